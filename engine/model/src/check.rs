@@ -624,13 +624,9 @@ impl<'a> ConversationChecker<'a> {
         if let Some(pattern) = &trigger.regex
             && let Err(error) = regex::Regex::new(pattern)
         {
-            let message = error
-                .to_string()
-                .lines()
-                .last()
-                .unwrap_or_default()
-                .trim()
-                .to_string();
+            let rendered = error.to_string();
+            let last_line = rendered.lines().last().unwrap_or_default().trim();
+            let message = last_line.strip_prefix("error: ").unwrap_or(last_line);
             self.context.findings.push(Finding::error(
                 "bad-regex",
                 path.key("regex"),

@@ -75,10 +75,14 @@ pub fn load_source(file: &str, source: &str) -> FileReport {
         diagnostics,
     };
 
+    let empty = || {
+        let finding =
+            Finding::error("empty-file", FieldPath::root(), "the file has no workflow in it")
+                .with_help("start with `kind: campaign` or `kind: conversation`");
+        report(None, place(vec![finding], &SpanIndex::default()))
+    };
     if source.trim().is_empty() {
-        let finding = Finding::error("empty-file", FieldPath::root(), "the file is empty")
-            .with_help("start with `kind: campaign` or `kind: conversation`");
-        return report(None, place(vec![finding], &SpanIndex::default()));
+        return empty();
     }
     let document = match yaml::parse(source) {
         Ok(document) => document,
@@ -95,6 +99,9 @@ pub fn load_source(file: &str, source: &str) -> FileReport {
             return report(None, vec![diagnostic]);
         }
     };
+    if document.value.is_null() {
+        return empty();
+    }
     let schema = match validator() {
         Ok(schema) => schema,
         Err(defect) => {

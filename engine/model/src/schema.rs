@@ -35,9 +35,19 @@ pub fn generate_workflow_schema() -> Value {
 
 /// schemars lets every `Option` field be `null`; in a workflow an absent field is written by
 /// leaving it out, and `null` alternatives would turn each typo into an `anyOf` puzzle.
+/// Map values keep theirs: `fields: { name: }` (a field with no settings) is meant.
 fn drop_null_alternatives(node: &mut Value) {
     match node {
         Value::Object(map) => {
+            if let Some(values) = map.get_mut("additionalProperties") {
+                values.as_object_mut().into_iter().flat_map(|m| m.values_mut()).for_each(drop_null_alternatives);
+                let kept = map.remove("additionalProperties");
+                map.values_mut().for_each(drop_null_alternatives);
+                if let Some(kept) = kept {
+                    map.insert("additionalProperties".into(), kept);
+                }
+                return;
+            }
             if let Some(Value::Array(types)) = map.get_mut("type") {
                 types.retain(|t| t != "null");
                 if let [single] = types.as_slice() {
@@ -312,11 +322,11 @@ impl SchemaValidator {
             }
             ValidationErrorKind::Pattern { pattern } => {
                 let what = if pattern == ID_PATTERN {
-                    "an id: lowercase letters, digits, - and _, at most 64, starting with a letter or digit"
+                    "id: use lowercase letters, digits, - and _ (at most 64, starting with a letter or digit)"
                 } else if pattern == NAME_PATTERN {
-                    "a name: letters, digits and _, not starting with a digit (e.g. first_name)"
+                    "name: use letters, digits and _, not starting with a digit (e.g. first_name)"
                 } else {
-                    "the expected pattern"
+                    "value for this field"
                 };
                 Finding::error(
                     "bad-name",
