@@ -30,16 +30,26 @@ fn check_golden(target: &str, expected_file: &Path) -> Result<(), String> {
     let output = switchboard(&["validate", target]);
     let actual = stdout(&output);
     if output.status.code() != Some(1) {
-        return Err(format!("{target}: expected exit 1 (invalid), got {:?}\n{actual}", output.status.code()));
+        return Err(format!(
+            "{target}: expected exit 1 (invalid), got {:?}\n{actual}",
+            output.status.code()
+        ));
     }
     if std::env::var_os("SWITCHBOARD_BLESS").is_some() {
         std::fs::write(expected_file, &actual).map_err(|e| e.to_string())?;
         return Ok(());
     }
-    let expected = std::fs::read_to_string(expected_file)
-        .map_err(|e| format!("{}: {e} (bless with SWITCHBOARD_BLESS=1)", expected_file.display()))?;
+    let expected = std::fs::read_to_string(expected_file).map_err(|e| {
+        format!(
+            "{}: {e} (bless with SWITCHBOARD_BLESS=1)",
+            expected_file.display()
+        )
+    })?;
     if actual != expected {
-        return Err(format!("{target}: output differs from {}\n--- expected\n{expected}--- actual\n{actual}", expected_file.display()));
+        return Err(format!(
+            "{target}: output differs from {}\n--- expected\n{expected}--- actual\n{actual}",
+            expected_file.display()
+        ));
     }
     Ok(())
 }
@@ -53,15 +63,29 @@ fn every_broken_fixture_reports_its_golden_errors() {
         .filter(|path| path.extension().is_some_and(|e| e == "yaml"))
         .collect();
     fixtures.sort();
-    assert!(fixtures.len() >= 25, "expected at least 25 broken fixtures, found {}", fixtures.len());
+    assert!(
+        fixtures.len() >= 25,
+        "expected at least 25 broken fixtures, found {}",
+        fixtures.len()
+    );
     let failures: Vec<String> = fixtures
         .iter()
         .filter_map(|fixture| {
             let name = fixture.file_name().and_then(|n| n.to_str()).expect("name");
-            check_golden(&format!("tests/fixtures/invalid/{name}"), &fixture.with_extension("expected")).err()
+            check_golden(
+                &format!("tests/fixtures/invalid/{name}"),
+                &fixture.with_extension("expected"),
+            )
+            .err()
         })
         .collect();
-    assert!(failures.is_empty(), "{} of {} fixtures differ:\n\n{}", failures.len(), fixtures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {} fixtures differ:\n\n{}",
+        failures.len(),
+        fixtures.len(),
+        failures.join("\n")
+    );
 }
 
 #[test]
@@ -84,11 +108,28 @@ fn golden_errors_name_file_line_and_column() {
         let lines = fixture.lines().count().max(1);
         let first = text.lines().next().unwrap_or_default();
         let mut parts = first.splitn(4, ':');
-        let (file, line) = (parts.next().unwrap_or_default(), parts.next().unwrap_or_default());
-        assert!(file.ends_with(".yaml"), "{}: first line names no file: {first}", path.display());
-        let line: usize = line.parse().unwrap_or_else(|_| panic!("{}: no line number in {first}", path.display()));
-        assert!((1..=lines).contains(&line), "{}: line {line} outside the fixture", path.display());
-        assert!(first.contains("error["), "{}: first finding is not an error: {first}", path.display());
+        let (file, line) = (
+            parts.next().unwrap_or_default(),
+            parts.next().unwrap_or_default(),
+        );
+        assert!(
+            file.ends_with(".yaml"),
+            "{}: first line names no file: {first}",
+            path.display()
+        );
+        let line: usize = line
+            .parse()
+            .unwrap_or_else(|_| panic!("{}: no line number in {first}", path.display()));
+        assert!(
+            (1..=lines).contains(&line),
+            "{}: line {line} outside the fixture",
+            path.display()
+        );
+        assert!(
+            first.contains("error["),
+            "{}: first finding is not an error: {first}",
+            path.display()
+        );
     }
 }
 
@@ -98,7 +139,10 @@ fn every_example_workflow_is_valid() {
     let text = stdout(&output);
     assert_eq!(output.status.code(), Some(0), "{text}");
     let ok = text.lines().filter(|line| line.contains(": ok (")).count();
-    assert!(ok >= 7, "expected at least 7 example workflows, found {ok}:\n{text}");
+    assert!(
+        ok >= 7,
+        "expected at least 7 example workflows, found {ok}:\n{text}"
+    );
     assert!(!text.contains("error["), "{text}");
 }
 
@@ -117,7 +161,13 @@ fn examples_point_editors_at_the_schema() {
 
 #[test]
 fn json_format_reports_each_file_and_finding() {
-    let output = switchboard(&["validate", "--format", "json", "tests/fixtures/invalid/09-unknown-template-field.yaml", "workflows/spring-promo.yaml"]);
+    let output = switchboard(&[
+        "validate",
+        "--format",
+        "json",
+        "tests/fixtures/invalid/09-unknown-template-field.yaml",
+        "workflows/spring-promo.yaml",
+    ]);
     assert_eq!(output.status.code(), Some(1));
     let report: serde_json::Value = serde_json::from_str(&stdout(&output)).expect("json output");
     assert_eq!(report["valid"], false);
@@ -137,15 +187,28 @@ fn json_format_reports_each_file_and_finding() {
 #[test]
 fn usage_errors_exit_with_2() {
     assert_eq!(switchboard(&["validate"]).status.code(), Some(2));
-    assert_eq!(switchboard(&["validate", "no/such/dir"]).status.code(), Some(2));
-    assert_eq!(switchboard(&["validate", "--format", "xml", "workflows"]).status.code(), Some(2));
-    assert_eq!(switchboard(&["validate", "schemas"]).status.code(), Some(2), "a directory without workflows");
+    assert_eq!(
+        switchboard(&["validate", "no/such/dir"]).status.code(),
+        Some(2)
+    );
+    assert_eq!(
+        switchboard(&["validate", "--format", "xml", "workflows"])
+            .status
+            .code(),
+        Some(2)
+    );
+    assert_eq!(
+        switchboard(&["validate", "schemas"]).status.code(),
+        Some(2),
+        "a directory without workflows"
+    );
 }
 
 #[test]
 fn schema_command_prints_the_checked_in_schema() {
     let output = switchboard(&["schema"]);
     assert_eq!(output.status.code(), Some(0));
-    let checked_in = std::fs::read_to_string(repo_root().join("schemas/workflow.schema.json")).expect("schema");
+    let checked_in =
+        std::fs::read_to_string(repo_root().join("schemas/workflow.schema.json")).expect("schema");
     assert_eq!(stdout(&output), checked_in);
 }

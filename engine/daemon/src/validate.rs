@@ -49,7 +49,11 @@ pub fn run(paths: &[PathBuf], format: OutputFormat) -> anyhow::Result<Outcome> {
         OutputFormat::Text => print_text(&mut out, &reports, invalid)?,
         OutputFormat::Json => print_json(&mut out, &reports, invalid)?,
     }
-    Ok(if invalid == 0 { Outcome::AllValid } else { Outcome::SomeInvalid })
+    Ok(if invalid == 0 {
+        Outcome::AllValid
+    } else {
+        Outcome::SomeInvalid
+    })
 }
 
 fn print_text(out: &mut impl Write, reports: &[FileReport], invalid: usize) -> anyhow::Result<()> {
@@ -62,7 +66,13 @@ fn print_text(out: &mut impl Write, reports: &[FileReport], invalid: usize) -> a
             }
         }
         if let Some(workflow) = &report.workflow {
-            writeln!(out, "{}: ok ({} `{}`)", report.file, workflow.kind_name(), workflow.id())?;
+            writeln!(
+                out,
+                "{}: ok ({} `{}`)",
+                report.file,
+                workflow.kind_name(),
+                workflow.id()
+            )?;
         }
     }
     let files = if reports.len() == 1 { "file" } else { "files" };

@@ -41,11 +41,12 @@ const LOOKALIKES: &[char] = &['’', '‘', '“', '”', '–', '—', '…', '
 
 /// Checks a schema-valid workflow.
 pub fn check_workflow(workflow: &Workflow) -> Vec<Finding> {
-    let engine = ExprEngine::new();
+    // Building a Rhai engine registers its whole standard library: do it once.
+    static ENGINE: std::sync::LazyLock<ExprEngine> = std::sync::LazyLock::new(ExprEngine::new);
     match workflow {
-        Workflow::Campaign(campaign) => CampaignChecker::new(campaign, &engine).run(),
+        Workflow::Campaign(campaign) => CampaignChecker::new(campaign, &ENGINE).run(),
         Workflow::Conversation(conversation) => {
-            ConversationChecker::new(conversation, &engine).run()
+            ConversationChecker::new(conversation, &ENGINE).run()
         }
     }
 }

@@ -9,6 +9,8 @@ use std::path::{Path, PathBuf};
 
 use crate::check::check_workflow;
 use crate::diagnostic::{Diagnostic, Finding, Position, Severity};
+use serde_json::Value;
+
 use crate::path::FieldPath;
 use crate::schema::validator;
 use crate::workflow::Workflow;
@@ -65,7 +67,7 @@ pub fn load_source(file: &str, source: &str) -> FileReport {
                 help: finding.help,
             })
             .collect();
-        diagnostics.sort_by(|a, b| (a.position, a.severity).cmp(&(b.position, b.severity)));
+        diagnostics.sort_by_key(|d| (d.position, d.severity));
         diagnostics.dedup();
         diagnostics
     };
@@ -76,9 +78,12 @@ pub fn load_source(file: &str, source: &str) -> FileReport {
     };
 
     let empty = || {
-        let finding =
-            Finding::error("empty-file", FieldPath::root(), "the file has no workflow in it")
-                .with_help("start with `kind: campaign` or `kind: conversation`");
+        let finding = Finding::error(
+            "empty-file",
+            FieldPath::root(),
+            "the file has no workflow in it",
+        )
+        .with_help("start with `kind: campaign` or `kind: conversation`");
         report(None, place(vec![finding], &SpanIndex::default()))
     };
     if source.trim().is_empty() {
@@ -109,8 +114,25 @@ pub fn load_source(file: &str, source: &str) -> FileReport {
             return report(None, place(vec![finding], &document.spans));
         }
     };
-    let schema_findings = schema.validate(&document.value);
+    let mut schema_findings = schema.validate(&document.value);
     if !schema_findings.is_empty() {
+        // Report the semantic problems of the parts that are well-formed too, so the author
+        // sees every error of the file in one run.
+        let repaired = repair(&document.value, &schema_findings);
+        if schema.validate(&repaired).is_empty()
+            && let Ok(workflow) = serde_json::from_value::<Workflow>(repaired)
+        {
+            // A mapping that lost an unknown (misspelt) field may now look incomplete: that is
+            // the same mistake, already reported.
+            let trimmed: Vec<FieldPath> = schema_findings
+                .iter()
+                .filter(|f| f.code == "unknown-field")
+                .map(|f| f.path.parent())
+                .collect();
+            schema_findings.extend(
+                check_workflow(&workflow).into_iter().filter(|f| !trimmed.contains(&f.path)),
+            );
+        }
         return report(None, place(schema_findings, &document.spans));
     }
     let workflow: Workflow = match serde_path_to_error::deserialize(&document.value) {
@@ -128,6 +150,57 @@ pub fn load_source(file: &str, source: &str) -> FileReport {
     let findings = check_workflow(&workflow);
     let valid = findings.iter().all(|f| f.severity != Severity::Error);
     report(valid.then_some(workflow), place(findings, &document.spans))
+}
+
+/// A copy of `document` with every schema-invalid part made neutral: an unknown field
+/// removed, a broken step replaced by a harmless `tag`, a broken optional setting dropped, a
+/// broken required one given a placeholder. Checks of the repaired copy find only problems of
+/// the parts that were valid.
+fn repair(document: &Value, findings: &[Finding]) -> Value {
+    use crate::path::PathSegment;
+    let mut repaired = document.clone();
+    for finding in findings {
+        let segments = finding.path.segments();
+        if finding.code == "unknown-field" || finding.code == "unknown-step" && finding.at_key {
+            if let Some((PathSegment::Key(key), parent)) = segments.split_last()
+                && let Some(Value::Object(map)) = repaired.pointer_mut(&pointer(parent))
+            {
+                map.remove(key);
+                if finding.code == "unknown-field" {
+                    continue;
+                }
+            }
+        }
+        // The innermost enclosing step: `... steps|then|else [i]`.
+        let step_end = segments.windows(2).rposition(|pair| {
+            matches!(pair, [PathSegment::Key(list), PathSegment::Index(_)] if matches!(list.as_str(), "steps" | "then" | "else"))
+        });
+        if let Some(index) = step_end {
+            if let Some(step) = repaired.pointer_mut(&pointer(&segments[..index + 2])) {
+                *step = serde_json::json!({ "tag": "invalid-step" });
+            }
+            continue;
+        }
+        let Some(PathSegment::Key(top)) = segments.first() else { continue };
+        let placeholder = match top.as_str() {
+            "id" | "provider" => serde_json::json!("invalid"),
+            "sender" => serde_json::json!("+14165550100"),
+            "trigger" => serde_json::json!({ "any": true }),
+            "steps" => serde_json::json!([{ "tag": "invalid-step" }]),
+            _ => Value::Null,
+        };
+        if let Value::Object(map) = &mut repaired {
+            match placeholder {
+                Value::Null => map.remove(top),
+                value => map.insert(top.clone(), value),
+            };
+        }
+    }
+    repaired
+}
+
+fn pointer(segments: &[crate::path::PathSegment]) -> String {
+    FieldPath::from_segments(segments.to_vec()).to_json_pointer()
 }
 
 /// Loads one file.

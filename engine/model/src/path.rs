@@ -38,6 +38,11 @@ impl FieldPath {
         next
     }
 
+    /// A path from its segments.
+    pub fn from_segments(segments: Vec<PathSegment>) -> Self {
+        Self(segments)
+    }
+
     /// The segments from the root.
     pub fn segments(&self) -> &[PathSegment] {
         &self.0

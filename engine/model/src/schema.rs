@@ -40,7 +40,11 @@ fn drop_null_alternatives(node: &mut Value) {
     match node {
         Value::Object(map) => {
             if let Some(values) = map.get_mut("additionalProperties") {
-                values.as_object_mut().into_iter().flat_map(|m| m.values_mut()).for_each(drop_null_alternatives);
+                values
+                    .as_object_mut()
+                    .into_iter()
+                    .flat_map(|m| m.values_mut())
+                    .for_each(drop_null_alternatives);
                 let kept = map.remove("additionalProperties");
                 map.values_mut().for_each(drop_null_alternatives);
                 if let Some(kept) = kept {
@@ -415,13 +419,13 @@ impl SchemaValidator {
                     .and_then(|key| tags.iter().position(|t| t.name == *key)),
                 _ => None,
             };
-            if let Some(tag_index) = chosen {
-                if let Some(errors) = context.get(tags[tag_index].branch) {
-                    for inner in errors {
-                        self.translate(inner, findings);
-                    }
-                    return;
+            if let Some(tag_index) = chosen
+                && let Some(errors) = context.get(tags[tag_index].branch)
+            {
+                for inner in errors {
+                    self.translate(inner, findings);
                 }
+                return;
             }
             findings.push(unknown_variant(path, instance, &tags));
             return;

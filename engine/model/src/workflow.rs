@@ -23,9 +23,9 @@ pub const NAME_PATTERN: &str = r"^[A-Za-z_][A-Za-z0-9_]{0,63}$";
 #[schemars(title = "Switchboard workflow")]
 pub enum Workflow {
     /// Sends messages to imported recipients, step by step.
-    Campaign(CampaignWorkflow),
+    Campaign(Box<CampaignWorkflow>),
     /// Guides a human agent when a contact writes in.
-    Conversation(ConversationWorkflow),
+    Conversation(Box<ConversationWorkflow>),
 }
 
 impl Workflow {
