@@ -130,7 +130,9 @@ pub fn load_source(file: &str, source: &str) -> FileReport {
                 .map(|f| f.path.parent())
                 .collect();
             schema_findings.extend(
-                check_workflow(&workflow).into_iter().filter(|f| !trimmed.contains(&f.path)),
+                check_workflow(&workflow)
+                    .into_iter()
+                    .filter(|f| !trimmed.contains(&f.path)),
             );
         }
         return report(None, place(schema_findings, &document.spans));
@@ -181,7 +183,9 @@ fn repair(document: &Value, findings: &[Finding]) -> Value {
             }
             continue;
         }
-        let Some(PathSegment::Key(top)) = segments.first() else { continue };
+        let Some(PathSegment::Key(top)) = segments.first() else {
+            continue;
+        };
         let placeholder = match top.as_str() {
             "id" | "provider" => serde_json::json!("invalid"),
             "sender" => serde_json::json!("+14165550100"),
