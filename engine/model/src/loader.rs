@@ -163,15 +163,12 @@ fn repair(document: &Value, findings: &[Finding]) -> Value {
     let mut repaired = document.clone();
     for finding in findings {
         let segments = finding.path.segments();
-        if finding.code == "unknown-field" || finding.code == "unknown-step" && finding.at_key {
-            if let Some((PathSegment::Key(key), parent)) = segments.split_last()
-                && let Some(Value::Object(map)) = repaired.pointer_mut(&pointer(parent))
-            {
-                map.remove(key);
-                if finding.code == "unknown-field" {
-                    continue;
-                }
-            }
+        if finding.code == "unknown-field"
+            && let Some((PathSegment::Key(key), parent)) = segments.split_last()
+            && let Some(Value::Object(map)) = repaired.pointer_mut(&pointer(parent))
+        {
+            map.remove(key);
+            continue;
         }
         // The innermost enclosing step: `... steps|then|else [i]`.
         let step_end = segments.windows(2).rposition(|pair| {
