@@ -35,7 +35,7 @@ fn recipient(index: u64) -> Map {
     map.insert("name".into(), "Jane Doe".into());
     map.insert(
         "company".into(),
-        if index % 4 == 0 {
+        if index.is_multiple_of(4) {
             "".into()
         } else {
             Dynamic::from("Acme Corp")
@@ -43,7 +43,7 @@ fn recipient(index: u64) -> Map {
     );
     map.insert(
         "country".into(),
-        if index % 3 == 0 {
+        if index.is_multiple_of(3) {
             "US".into()
         } else {
             Dynamic::from("CA")
