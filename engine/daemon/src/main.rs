@@ -3,7 +3,9 @@
 //! # Layout
 //! - `main.rs`: argument parsing and dispatch; exit codes.
 //! - [`validate`]: `switchboard validate <file|dir>...`, the workflow checker.
+//! - [`simulate`]: `switchboard simulate`, a dry run of a campaign on a virtual clock.
 
+mod simulate;
 mod validate;
 
 use std::process::ExitCode;
@@ -31,6 +33,24 @@ enum Command {
         #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
         format: OutputFormat,
     },
+    /// Dry-run a campaign on a virtual clock: when each recipient would get each message
+    /// (UTC and their local time), or why they would not.
+    Simulate {
+        /// The campaign workflow file.
+        workflow: std::path::PathBuf,
+        /// CSV of recipients (header row; a phone column; any other columns are fields).
+        #[arg(long)]
+        recipients: std::path::PathBuf,
+        /// Start instant (RFC 3339); default: now.
+        #[arg(long)]
+        from: Option<chrono::DateTime<chrono::Utc>>,
+        /// CSV of scripted replies: phone,at,text (`at` an RFC 3339 instant or a duration after --from).
+        #[arg(long)]
+        replies: Option<std::path::PathBuf>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = simulate::SimulateFormat::Text)]
+        format: simulate::SimulateFormat,
+    },
     /// Print the JSON Schema of workflow files (what editors use for completion).
     Schema,
 }
@@ -55,6 +75,19 @@ fn main() -> ExitCode {
             Err(error) => {
                 eprintln!("switchboard: {error:#}");
                 ExitCode::from(EXIT_USAGE)
+            }
+        },
+        Command::Simulate {
+            workflow,
+            recipients,
+            from,
+            replies,
+            format,
+        } => match simulate::run(&workflow, &recipients, from, replies.as_deref(), format) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(error) => {
+                eprintln!("switchboard: {error:#}");
+                ExitCode::from(1)
             }
         },
         Command::Schema => {

@@ -1,0 +1,311 @@
+//! `switchboard simulate`: a dry run operators use before a real send. The campaign runs on a
+//! virtual clock, in a temporary store, against a recording provider; the output lists, per
+//! recipient, each message with its send instant (UTC and recipient local) or why it was not
+//! sent.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::{Context, bail};
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use switchboard_model::duration::Duration;
+use switchboard_runtime::provider::ScriptedProvider;
+use switchboard_runtime::store::Store;
+use switchboard_runtime::{ManualClock, Runtime, RuntimeConfig};
+
+/// Output formats of `simulate`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum SimulateFormat {
+    /// For people.
+    Text,
+    /// One row per planned message (or per recipient with nothing sent).
+    Csv,
+    /// Everything, structured.
+    Json,
+}
+
+/// Column names recognised as the phone number in a simulation's recipient file.
+const PHONE_HEADERS: &[&str] = &[
+    "phone",
+    "phone_number",
+    "phonenumber",
+    "number",
+    "mobile",
+    "cell",
+    "msisdn",
+];
+
+/// One planned message.
+#[derive(Debug, Serialize)]
+struct Planned {
+    step: String,
+    variant: String,
+    send_utc: DateTime<Utc>,
+    send_local: String,
+    segments: u32,
+    body: String,
+    status: String,
+}
+
+/// One recipient's plan.
+#[derive(Debug, Serialize)]
+struct Plan {
+    row: usize,
+    phone: String,
+    timezone: String,
+    status: String,
+    reason: Option<String>,
+    messages: Vec<Planned>,
+}
+
+/// A scripted reply: from `phone`, at an instant or an offset after the start, saying `text`.
+struct Reply {
+    phone: String,
+    at: DateTime<Utc>,
+    text: String,
+}
+
+fn read_recipients(path: &Path) -> anyhow::Result<Vec<(String, BTreeMap<String, String>)>> {
+    let mut reader = csv::ReaderBuilder::new()
+        .flexible(false)
+        .trim(csv::Trim::All)
+        .from_path(path)
+        .with_context(|| format!("opening {}", path.display()))?;
+    let headers: Vec<String> = reader
+        .headers()
+        .with_context(|| format!("reading the header row of {}", path.display()))?
+        .iter()
+        .map(|h| h.trim_start_matches('\u{feff}').to_string())
+        .collect();
+    let phone_column = headers
+        .iter()
+        .position(|h| PHONE_HEADERS.contains(&h.to_lowercase().replace([' ', '-'], "_").as_str()))
+        .with_context(|| {
+            format!(
+                "{}: no phone column; the headers are: {}",
+                path.display(),
+                headers.join(", ")
+            )
+        })?;
+    let mut recipients = Vec::new();
+    for (index, record) in reader.records().enumerate() {
+        let row = index + 2;
+        let record = record.with_context(|| format!("{}: row {row}", path.display()))?;
+        let mut fields = BTreeMap::new();
+        for (header, value) in headers.iter().zip(record.iter()) {
+            fields.insert(header.clone(), value.to_string());
+        }
+        let phone = record.get(phone_column).unwrap_or_default().to_string();
+        recipients.push((phone, fields));
+    }
+    Ok(recipients)
+}
+
+fn read_replies(path: &Path, start: DateTime<Utc>) -> anyhow::Result<Vec<Reply>> {
+    let mut reader = csv::ReaderBuilder::new()
+        .trim(csv::Trim::All)
+        .from_path(path)
+        .with_context(|| format!("opening {}", path.display()))?;
+    let mut replies = Vec::new();
+    for (index, record) in reader.deserialize::<(String, String, String)>().enumerate() {
+        let row = index + 2;
+        let (phone, at, text) = record
+            .with_context(|| format!("{}: row {row}: expected phone,at,text", path.display()))?;
+        let at = match DateTime::parse_from_rfc3339(&at) {
+            Ok(instant) => instant.with_timezone(&Utc),
+            Err(_) => {
+                let offset: Duration = at.parse().with_context(|| {
+                    format!("{}: row {row}: `at` must be an RFC 3339 instant or a duration after --from (e.g. 2h)", path.display())
+                })?;
+                start + chrono::TimeDelta::seconds(offset.as_seconds() as i64)
+            }
+        };
+        replies.push(Reply { phone, at, text });
+    }
+    replies.sort_by_key(|r| r.at);
+    Ok(replies)
+}
+
+/// Runs the simulation and prints the plan.
+pub fn run(
+    workflow: &Path,
+    recipients: &Path,
+    from: Option<DateTime<Utc>>,
+    replies: Option<&Path>,
+    format: SimulateFormat,
+) -> anyhow::Result<()> {
+    let report = switchboard_model::load_file(workflow)?;
+    if !report.is_valid() {
+        let errors: Vec<String> = report.errors().map(ToString::to_string).collect();
+        bail!(
+            "{} is not valid:\n{}",
+            workflow.display(),
+            errors.join("\n")
+        );
+    }
+    let source = std::fs::read_to_string(workflow)
+        .with_context(|| format!("reading {}", workflow.display()))?;
+    let start = from.unwrap_or_else(Utc::now);
+    let people = read_recipients(recipients)?;
+    let replies = match replies {
+        Some(path) => read_replies(path, start)?,
+        None => Vec::new(),
+    };
+
+    let clock = ManualClock::new(start);
+    let provider = Arc::new(ScriptedProvider::new());
+    let store = Store::temporary().context("creating the simulation's temporary store")?;
+    let mut runtime = Runtime::open(
+        store,
+        Arc::new(clock.clone()),
+        provider,
+        RuntimeConfig::default(),
+    )?;
+    let id = runtime.create_campaign("simulation", &source, people)?;
+    runtime.start(id)?;
+    let advance = |at: DateTime<Utc>| clock.set(at);
+    for reply in &replies {
+        runtime.run_until(reply.at, advance)?;
+        clock.set(reply.at);
+        runtime.deliver_reply(&reply.phone, &reply.text)?;
+    }
+    runtime.run_until(DateTime::<Utc>::MAX_UTC, advance)?;
+
+    let mut messages: BTreeMap<u64, Vec<Planned>> = BTreeMap::new();
+    for message in runtime.store().messages(id) {
+        let message = message?;
+        messages
+            .entry(message.outbound.recipient)
+            .or_default()
+            .push(Planned {
+                step: message.outbound.step_id.clone(),
+                variant: message.outbound.variant.clone(),
+                send_utc: message.created_at,
+                send_local: String::new(),
+                segments: message.outbound.segments,
+                body: message.outbound.body.clone(),
+                status: format!("{:?}", message.status).to_lowercase(),
+            });
+    }
+    let mut plans = Vec::new();
+    for entry in runtime.store().runs(id) {
+        let (seq, run) = entry?;
+        let Some(recipient) = runtime.store().recipient(id, seq)? else {
+            continue;
+        };
+        let tz = runtime.recipient_timezone(id, &recipient);
+        let mut planned = messages.remove(&seq).unwrap_or_default();
+        for message in &mut planned {
+            message.send_local = message
+                .send_utc
+                .with_timezone(&tz)
+                .format("%Y-%m-%d %a %H:%M %Z")
+                .to_string();
+        }
+        plans.push(Plan {
+            row: seq as usize + 2,
+            phone: recipient.phone,
+            timezone: tz.name().to_string(),
+            status: run.status.as_str().to_string(),
+            reason: run.reason.map(|r| format!("{}: {}", r.code, r.message)),
+            messages: planned,
+        });
+    }
+    print_plans(&plans, format)
+}
+
+fn print_plans(plans: &[Plan], format: SimulateFormat) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    match format {
+        SimulateFormat::Json => {
+            serde_json::to_writer_pretty(&mut out, plans)?;
+            writeln!(out)?;
+        }
+        SimulateFormat::Csv => {
+            let mut writer = csv::Writer::from_writer(out);
+            writer.write_record([
+                "row",
+                "phone",
+                "timezone",
+                "step",
+                "variant",
+                "send_utc",
+                "send_local",
+                "segments",
+                "body",
+                "status",
+                "reason",
+            ])?;
+            for plan in plans {
+                let reason = plan.reason.clone().unwrap_or_default();
+                if plan.messages.is_empty() {
+                    writer.write_record([
+                        &plan.row.to_string(),
+                        &plan.phone,
+                        &plan.timezone,
+                        "",
+                        "",
+                        "",
+                        "",
+                        "",
+                        "",
+                        &plan.status,
+                        &reason,
+                    ])?;
+                }
+                for m in &plan.messages {
+                    writer.write_record([
+                        &plan.row.to_string(),
+                        &plan.phone,
+                        &plan.timezone,
+                        &m.step,
+                        &m.variant,
+                        &m.send_utc.to_rfc3339(),
+                        &m.send_local,
+                        &m.segments.to_string(),
+                        &m.body,
+                        &m.status,
+                        &reason,
+                    ])?;
+                }
+            }
+            writer.flush()?;
+        }
+        SimulateFormat::Text => {
+            for plan in plans {
+                write!(
+                    out,
+                    "row {} {} ({}): {}",
+                    plan.row, plan.phone, plan.timezone, plan.status
+                )?;
+                match &plan.reason {
+                    Some(reason) => writeln!(out, " — {reason}")?,
+                    None => writeln!(out)?,
+                }
+                for m in &plan.messages {
+                    let variant = if m.variant == "main" {
+                        String::new()
+                    } else {
+                        format!(" [{}]", m.variant)
+                    };
+                    writeln!(
+                        out,
+                        "  {}  {}  {}{variant}  {} segment{}  {:?}",
+                        m.send_utc.format("%Y-%m-%dT%H:%MZ"),
+                        m.send_local,
+                        m.step,
+                        m.segments,
+                        if m.segments == 1 { "" } else { "s" },
+                        m.body
+                    )?;
+                }
+            }
+            let sent: usize = plans.iter().map(|p| p.messages.len()).sum();
+            writeln!(out, "{} recipients, {sent} messages planned", plans.len())?;
+        }
+    }
+    Ok(())
+}

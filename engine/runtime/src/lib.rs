@@ -1,0 +1,29 @@
+//! Switchboard's durable campaign runtime: campaigns run every recipient through the
+//! workflow's steps, on time, at the right pace, inside send windows, and a crash at any
+//! instant loses nothing and sends nothing twice.
+//!
+//! # Layout
+//! - [`clock`]: injected time (system and manual clocks).
+//! - [`lifecycle`]: campaign states and the legal operator actions.
+//! - [`program`]: a campaign workflow compiled to instructions with jumps.
+//! - [`executor`]: the pure per-recipient state machine (event in, send out).
+//! - [`send_window`]: recipient-local send windows, quiet hours, DST.
+//! - [`pacing`]: per-sender and per-account rate limits, sender pools.
+//! - [`provider`]: the provider seam and the scripted in-process provider.
+//! - [`records`], [`store`]: what is kept, and the sled store with its key layout.
+//! - [`engine`]: the driver: group commit, provider calls after commit, crash reconciliation.
+#![deny(missing_docs)]
+
+pub mod clock;
+pub mod engine;
+pub mod executor;
+pub mod lifecycle;
+pub mod pacing;
+pub mod program;
+pub mod provider;
+pub mod records;
+pub mod send_window;
+pub mod store;
+
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use engine::{Runtime, RuntimeConfig, RuntimeError};

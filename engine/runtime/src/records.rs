@@ -1,0 +1,350 @@
+//! What the store keeps: campaigns, recipients, per-recipient runs, messages and send intents.
+//!
+//! Every record is encoded as one version byte followed by JSON (see [`encode`]): readable
+//! with standard tools when debugging a data directory, and migratable by version.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+use crate::lifecycle::CampaignState;
+
+/// The encoding version written today.
+pub const RECORD_VERSION: u8 = 1;
+
+/// A record could not be decoded.
+#[derive(Debug, thiserror::Error)]
+pub enum RecordError {
+    /// Empty bytes.
+    #[error("empty record")]
+    Empty,
+    /// Written by a newer Switchboard.
+    #[error("record version {0} is newer than this build understands ({RECORD_VERSION})")]
+    Version(u8),
+    /// Corrupt JSON.
+    #[error("corrupt record: {0}")]
+    Json(#[from] serde_json::Error),
+}
+
+/// Encodes a record: version byte, then JSON.
+pub fn encode<T: Serialize>(record: &T) -> Vec<u8> {
+    let mut bytes = vec![RECORD_VERSION];
+    // Serializing our own plain structs to a Vec cannot fail (no maps with non-string keys).
+    if serde_json::to_writer(&mut bytes, record).is_err() {
+        bytes.truncate(1);
+        bytes.extend_from_slice(b"null");
+    }
+    bytes
+}
+
+/// Decodes a record written by [`encode`].
+pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, RecordError> {
+    let (version, body) = bytes.split_first().ok_or(RecordError::Empty)?;
+    if *version > RECORD_VERSION {
+        return Err(RecordError::Version(*version));
+    }
+    Ok(serde_json::from_slice(body)?)
+}
+
+/// Identifies a campaign.
+pub type CampaignId = u64;
+/// Identifies a recipient within its campaign (import order).
+pub type RecipientSeq = u64;
+
+/// A campaign.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CampaignRecord {
+    /// Its id.
+    pub id: CampaignId,
+    /// Display name.
+    pub name: String,
+    /// The workflow it runs.
+    pub workflow_id: String,
+    /// The workflow text it was pinned to when it started: a later edit of the file does not
+    /// change a running campaign.
+    pub workflow_source: String,
+    /// Lifecycle state.
+    pub state: CampaignState,
+    /// When it was created.
+    pub created_at: DateTime<Utc>,
+    /// When a scheduled campaign starts.
+    #[serde(default)]
+    pub scheduled_at: Option<DateTime<Utc>>,
+    /// When it started sending.
+    #[serde(default)]
+    pub started_at: Option<DateTime<Utc>>,
+    /// How many recipients it has.
+    pub recipients: u64,
+}
+
+/// One imported recipient.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecipientRecord {
+    /// Import order within the campaign.
+    pub seq: RecipientSeq,
+    /// E.164 number.
+    pub phone: String,
+    /// Every imported column (template fields).
+    pub fields: BTreeMap<String, String>,
+}
+
+/// A recipient's status, as operators see it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RecipientStatus {
+    /// Not started yet.
+    Pending,
+    /// Waiting for a time (delay, window, pacing, reply).
+    Scheduled,
+    /// A message is with the provider.
+    Sending,
+    /// The provider accepted the last message.
+    Sent,
+    /// The carrier confirmed delivery.
+    Delivered,
+    /// A message failed permanently (or exhausted its retries), or the run failed.
+    Failed,
+    /// Filtered out, or nothing was sent.
+    Skipped,
+    /// The campaign ended before this recipient was reached.
+    Expired,
+    /// A send was interrupted by a crash and the provider could not confirm it.
+    Unknown,
+    /// The number is on the suppression list.
+    OptedOut,
+}
+
+impl RecipientStatus {
+    /// Every status, in display order.
+    pub const ALL: [RecipientStatus; 10] = [
+        RecipientStatus::Pending,
+        RecipientStatus::Scheduled,
+        RecipientStatus::Sending,
+        RecipientStatus::Sent,
+        RecipientStatus::Delivered,
+        RecipientStatus::Failed,
+        RecipientStatus::Skipped,
+        RecipientStatus::Expired,
+        RecipientStatus::Unknown,
+        RecipientStatus::OptedOut,
+    ];
+
+    /// Stable byte for counter keys.
+    pub fn code(self) -> u8 {
+        Self::ALL
+            .iter()
+            .position(|s| *s == self)
+            .map_or(u8::MAX, |p| p as u8)
+    }
+
+    /// The status's name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RecipientStatus::Pending => "pending",
+            RecipientStatus::Scheduled => "scheduled",
+            RecipientStatus::Sending => "sending",
+            RecipientStatus::Sent => "sent",
+            RecipientStatus::Delivered => "delivered",
+            RecipientStatus::Failed => "failed",
+            RecipientStatus::Skipped => "skipped",
+            RecipientStatus::Expired => "expired",
+            RecipientStatus::Unknown => "unknown",
+            RecipientStatus::OptedOut => "opted_out",
+        }
+    }
+}
+
+/// Why a recipient failed or was skipped.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reason {
+    /// Provider error code, or a Switchboard code (`missing-field`, `filtered`, ...).
+    pub code: String,
+    /// Human-readable.
+    pub message: String,
+}
+
+/// What a run is doing.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "phase")]
+pub enum Phase {
+    /// Execute the instruction at `pc` now.
+    Ready,
+    /// Wake at `until` and execute the instruction at `pc` (re-checking windows and pacing).
+    Sleeping {
+        /// When.
+        until: DateTime<Utc>,
+    },
+    /// Waiting for a reply to the instruction at `pc` (a `wait_reply`), until the timeout.
+    WaitingReply {
+        /// The timeout.
+        until: DateTime<Utc>,
+    },
+    /// An intent for the send at `pc` is recorded; the provider's answer is awaited.
+    Sending,
+    /// Finished.
+    Done,
+}
+
+/// A recipient's durable execution state.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunState {
+    /// The instruction to run (or being waited on).
+    pub pc: u32,
+    /// What the run is doing.
+    pub phase: Phase,
+    /// Attempt number of the current send (0 = first).
+    pub attempt: u32,
+    /// Saved values (`save`, `wait_reply.save_as`).
+    pub vars: BTreeMap<String, serde_json::Value>,
+    /// Tags added.
+    pub tags: Vec<String>,
+    /// What operators see.
+    pub status: RecipientStatus,
+    /// Why it failed or was skipped.
+    pub reason: Option<Reason>,
+    /// Messages the provider accepted.
+    pub sent: u32,
+    /// Whether the recipient replied at least once.
+    pub responded: bool,
+}
+
+impl RunState {
+    /// A run that has not started.
+    pub fn new() -> Self {
+        Self {
+            pc: 0,
+            phase: Phase::Ready,
+            attempt: 0,
+            vars: BTreeMap::new(),
+            tags: Vec::new(),
+            status: RecipientStatus::Pending,
+            reason: None,
+            sent: 0,
+            responded: false,
+        }
+    }
+
+    /// When this run next needs attention from the scheduler.
+    pub fn wake_at(&self) -> Option<DateTime<Utc>> {
+        match self.phase {
+            Phase::Sleeping { until } | Phase::WaitingReply { until } => Some(until),
+            _ => None,
+        }
+    }
+
+    /// Whether the run is finished.
+    pub fn is_done(&self) -> bool {
+        self.phase == Phase::Done
+    }
+}
+
+impl Default for RunState {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// A message about to be handed to the provider.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Outbound {
+    /// Which campaign.
+    pub campaign: CampaignId,
+    /// Which recipient.
+    pub recipient: RecipientSeq,
+    /// Which instruction.
+    pub pc: u32,
+    /// Which attempt.
+    pub attempt: u32,
+    /// The message's id in the sequence.
+    pub step_id: String,
+    /// The A/B variant.
+    pub variant: String,
+    /// Sender number.
+    pub from: String,
+    /// Recipient number.
+    pub to: String,
+    /// Rendered text.
+    pub body: String,
+    /// Media URLs.
+    pub media: Vec<String>,
+    /// SMS segments.
+    pub segments: u32,
+}
+
+impl Outbound {
+    /// The idempotency key: (campaign, recipient, step, attempt). Providers that support it
+    /// deduplicate on it; reconciliation looks messages up by it.
+    pub fn idempotency_key(&self) -> String {
+        format!(
+            "sb-{}-{}-{}-{}",
+            self.campaign, self.recipient, self.pc, self.attempt
+        )
+    }
+}
+
+/// A message's delivery state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MessageStatus {
+    /// Intent recorded, provider not answered yet.
+    Sending,
+    /// Accepted by the provider.
+    Sent,
+    /// Delivered to the handset.
+    Delivered,
+    /// Failed.
+    Failed,
+    /// Interrupted by a crash; the provider could not confirm.
+    Unknown,
+}
+
+/// A message and what became of it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MessageRecord {
+    /// What was (to be) sent.
+    pub outbound: Outbound,
+    /// Its state.
+    pub status: MessageStatus,
+    /// The provider's id for it.
+    pub provider_id: Option<String>,
+    /// The provider's error.
+    pub error: Option<Reason>,
+    /// When the intent was recorded.
+    pub created_at: DateTime<Utc>,
+    /// When the provider answered.
+    pub answered_at: Option<DateTime<Utc>>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn records_round_trip_with_their_version() {
+        let run = RunState::new();
+        let bytes = encode(&run);
+        assert_eq!(bytes[0], RECORD_VERSION);
+        assert_eq!(decode::<RunState>(&bytes).expect("decode"), run);
+    }
+
+    #[test]
+    fn newer_or_corrupt_records_are_refused() {
+        assert!(matches!(
+            decode::<RunState>(&[9, b'{', b'}']),
+            Err(RecordError::Version(9))
+        ));
+        assert!(matches!(
+            decode::<RunState>(&[1, b'x']),
+            Err(RecordError::Json(_))
+        ));
+        assert!(matches!(decode::<RunState>(&[]), Err(RecordError::Empty)));
+    }
+
+    #[test]
+    fn status_codes_are_stable() {
+        assert_eq!(RecipientStatus::Pending.code(), 0);
+        assert_eq!(RecipientStatus::OptedOut.code(), 9);
+    }
+}

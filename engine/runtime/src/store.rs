@@ -1,0 +1,680 @@
+//! The durable store, on sled: one tree per concern, ordered big-endian keys, versioned
+//! records ([`crate::records`]), and one transaction for everything that must agree.
+//!
+//! # Key layout
+//! Integers are big-endian so byte order is numeric order; instants are milliseconds since the
+//! epoch with the sign bit flipped (so negative instants still sort first).
+//!
+//! | tree          | key                                          | value              |
+//! |---------------|----------------------------------------------|--------------------|
+//! | `campaigns`   | campaign u64                                 | `CampaignRecord`   |
+//! | `recipients`  | campaign u64 · seq u64                       | `RecipientRecord`  |
+//! | `runs`        | campaign u64 · seq u64                       | `RunState`         |
+//! | `timers`      | campaign u64 · due instant · seq u64         | empty              |
+//! | `outbox`      | campaign u64 · seq u64 · pc u32 · attempt u32 | `Outbound` (intent) |
+//! | `messages`    | campaign u64 · seq u64 · pc u32 · attempt u32 | `MessageRecord`    |
+//! | `waiters`     | phone bytes · 0x00 · campaign u64            | seq u64            |
+//! | `suppression` | phone bytes                                  | JSON note          |
+//! | `counters`    | campaign u64 · status u8                     | count u64          |
+//!
+//! Ordering contracts: `timers` sorts a campaign's wake-ups by due time, so "what is due"
+//! is one range scan from the campaign's first key up to `now`. `outbox` holds exactly the
+//! intents whose result is not recorded: after a crash, it is the list to reconcile.
+//!
+//! Group commit: the executor collects many recipients' transitions into one [`Changes`]
+//! and [`Store::commit`] applies it in one transaction. Each recipient's transition (run,
+//! timer, intent, message, counters) is inside that transaction, so it is atomic.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use chrono::{DateTime, Utc};
+use sled::Transactional;
+use sled::transaction::{ConflictableTransactionError, TransactionError};
+
+use crate::records::{
+    CampaignId, CampaignRecord, MessageRecord, Outbound, Phase, RecipientRecord, RecipientSeq,
+    RecipientStatus, RecordError, RunState, decode, encode,
+};
+
+/// A store operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// sled reported an I/O or corruption error.
+    #[error("store: {0}")]
+    Sled(#[from] sled::Error),
+    /// A record could not be decoded.
+    #[error("store record {tree}/{key}: {source}")]
+    Record {
+        /// The tree.
+        tree: &'static str,
+        /// The key, hex.
+        key: String,
+        /// What was wrong.
+        source: RecordError,
+    },
+    /// The data directory is in use by another process.
+    #[error("the data directory {0} is in use by another Switchboard process")]
+    Locked(String),
+}
+
+/// Names of the trees, in the fixed order used for transactions.
+const TREES: [&str; 9] = [
+    "campaigns",
+    "recipients",
+    "runs",
+    "timers",
+    "outbox",
+    "messages",
+    "waiters",
+    "suppression",
+    "counters",
+];
+const CAMPAIGNS: usize = 0;
+const RECIPIENTS: usize = 1;
+const RUNS: usize = 2;
+const TIMERS: usize = 3;
+const OUTBOX: usize = 4;
+const MESSAGES: usize = 5;
+const WAITERS: usize = 6;
+const SUPPRESSION: usize = 7;
+const COUNTERS: usize = 8;
+
+/// The sled store.
+#[derive(Debug, Clone)]
+pub struct Store {
+    db: sled::Db,
+    trees: Vec<sled::Tree>,
+}
+
+fn instant_key(at: DateTime<Utc>) -> [u8; 8] {
+    ((at.timestamp_millis() as u64) ^ (1 << 63)).to_be_bytes()
+}
+
+fn instant_from_key(bytes: &[u8]) -> Option<DateTime<Utc>> {
+    let raw: [u8; 8] = bytes.try_into().ok()?;
+    DateTime::from_timestamp_millis((u64::from_be_bytes(raw) ^ (1 << 63)) as i64)
+}
+
+/// `campaign · seq`.
+pub fn recipient_key(campaign: CampaignId, seq: RecipientSeq) -> [u8; 16] {
+    let mut key = [0u8; 16];
+    key[..8].copy_from_slice(&campaign.to_be_bytes());
+    key[8..].copy_from_slice(&seq.to_be_bytes());
+    key
+}
+
+fn timer_key(campaign: CampaignId, due: DateTime<Utc>, seq: RecipientSeq) -> [u8; 24] {
+    let mut key = [0u8; 24];
+    key[..8].copy_from_slice(&campaign.to_be_bytes());
+    key[8..16].copy_from_slice(&instant_key(due));
+    key[16..].copy_from_slice(&seq.to_be_bytes());
+    key
+}
+
+fn message_key(campaign: CampaignId, seq: RecipientSeq, pc: u32, attempt: u32) -> [u8; 24] {
+    let mut key = [0u8; 24];
+    key[..16].copy_from_slice(&recipient_key(campaign, seq));
+    key[16..20].copy_from_slice(&pc.to_be_bytes());
+    key[20..].copy_from_slice(&attempt.to_be_bytes());
+    key
+}
+
+fn waiter_key(phone: &str, campaign: CampaignId) -> Vec<u8> {
+    let mut key = phone.as_bytes().to_vec();
+    key.push(0);
+    key.extend_from_slice(&campaign.to_be_bytes());
+    key
+}
+
+fn counter_key(campaign: CampaignId, status: RecipientStatus) -> [u8; 9] {
+    let mut key = [0u8; 9];
+    key[..8].copy_from_slice(&campaign.to_be_bytes());
+    key[8] = status.code();
+    key
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A set of writes applied together by [`Store::commit`].
+#[derive(Debug, Default)]
+pub struct Changes {
+    writes: [sled::Batch; TREES.len()],
+    counters: BTreeMap<Vec<u8>, i64>,
+    /// Whether an intent is among the writes: the commit then flushes before returning, so
+    /// no provider call happens for an intent that a crash could forget.
+    has_intent: bool,
+    len: usize,
+}
+
+impl Changes {
+    /// Nothing yet.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Whether there is nothing to write.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0 && self.counters.is_empty()
+    }
+
+    fn put(&mut self, tree: usize, key: &[u8], value: Vec<u8>) {
+        self.writes[tree].insert(key, value);
+        self.len += 1;
+    }
+
+    fn remove(&mut self, tree: usize, key: &[u8]) {
+        self.writes[tree].remove(key);
+        self.len += 1;
+    }
+
+    /// Saves a campaign.
+    pub fn put_campaign(&mut self, campaign: &CampaignRecord) {
+        self.put(CAMPAIGNS, &campaign.id.to_be_bytes(), encode(campaign));
+    }
+
+    /// Adds a recipient and its (not started) run.
+    pub fn add_recipient(&mut self, campaign: CampaignId, recipient: &RecipientRecord) {
+        let key = recipient_key(campaign, recipient.seq);
+        self.put(RECIPIENTS, &key, encode(recipient));
+        let run = RunState::new();
+        self.put(RUNS, &key, encode(&run));
+        self.count(campaign, run.status, 1);
+    }
+
+    fn count(&mut self, campaign: CampaignId, status: RecipientStatus, delta: i64) {
+        *self
+            .counters
+            .entry(counter_key(campaign, status).to_vec())
+            .or_default() += delta;
+    }
+
+    /// Saves a run's new state, keeping its timer, reply waiter and the campaign's counters in
+    /// step with it. `before` is the state it replaces.
+    pub fn put_run(
+        &mut self,
+        campaign: CampaignId,
+        seq: RecipientSeq,
+        phone: &str,
+        before: &RunState,
+        after: &RunState,
+    ) {
+        let key = recipient_key(campaign, seq);
+        self.put(RUNS, &key, encode(after));
+        if before.wake_at() != after.wake_at() {
+            if let Some(old) = before.wake_at() {
+                self.remove(TIMERS, &timer_key(campaign, old, seq));
+            }
+            if let Some(new) = after.wake_at() {
+                self.put(TIMERS, &timer_key(campaign, new, seq), Vec::new());
+            }
+        }
+        let waiting = |run: &RunState| matches!(run.phase, Phase::WaitingReply { .. });
+        match (waiting(before), waiting(after)) {
+            (false, true) => self.put(
+                WAITERS,
+                &waiter_key(phone, campaign),
+                seq.to_be_bytes().to_vec(),
+            ),
+            (true, false) => self.remove(WAITERS, &waiter_key(phone, campaign)),
+            _ => {}
+        }
+        if before.status != after.status {
+            self.count(campaign, before.status, -1);
+            self.count(campaign, after.status, 1);
+        }
+    }
+
+    /// Schedules a run to be looked at (used when a campaign starts or resumes).
+    pub fn wake(&mut self, campaign: CampaignId, seq: RecipientSeq, at: DateTime<Utc>) {
+        self.put(TIMERS, &timer_key(campaign, at, seq), Vec::new());
+    }
+
+    /// Removes a timer.
+    pub fn unwake(&mut self, campaign: CampaignId, seq: RecipientSeq, at: DateTime<Utc>) {
+        self.remove(TIMERS, &timer_key(campaign, at, seq));
+    }
+
+    /// Records a send intent (before the provider is called) and its message.
+    pub fn record_intent(&mut self, message: &MessageRecord) {
+        let o = &message.outbound;
+        let key = message_key(o.campaign, o.recipient, o.pc, o.attempt);
+        self.put(OUTBOX, &key, encode(o));
+        self.put(MESSAGES, &key, encode(message));
+        self.has_intent = true;
+    }
+
+    /// Records the provider's answer: the message is updated and the intent leaves the outbox.
+    pub fn record_result(&mut self, message: &MessageRecord) {
+        let o = &message.outbound;
+        let key = message_key(o.campaign, o.recipient, o.pc, o.attempt);
+        self.remove(OUTBOX, &key);
+        self.put(MESSAGES, &key, encode(message));
+    }
+
+    /// Adds a number to the suppression list.
+    pub fn suppress(&mut self, phone: &str, note: &serde_json::Value) {
+        self.put(SUPPRESSION, phone.as_bytes(), encode(note));
+    }
+
+    /// Removes a number from the suppression list.
+    pub fn unsuppress(&mut self, phone: &str) {
+        self.remove(SUPPRESSION, phone.as_bytes());
+    }
+}
+
+impl Store {
+    /// Opens (or creates) the store in `dir`.
+    pub fn open(dir: &Path) -> Result<Self, StoreError> {
+        let db = sled::Config::new()
+            .path(dir)
+            .open()
+            .map_err(|error| match &error {
+                sled::Error::Io(io)
+                    if io.kind() == std::io::ErrorKind::WouldBlock
+                        || io.to_string().contains("lock") =>
+                {
+                    StoreError::Locked(dir.display().to_string())
+                }
+                _ => StoreError::Sled(error),
+            })?;
+        Self::from_db(db)
+    }
+
+    /// A store in a temporary directory, removed on drop (tests, `simulate`).
+    pub fn temporary() -> Result<Self, StoreError> {
+        Self::from_db(sled::Config::new().temporary(true).open()?)
+    }
+
+    fn from_db(db: sled::Db) -> Result<Self, StoreError> {
+        let trees = TREES
+            .iter()
+            .map(|name| db.open_tree(name))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Self { db, trees })
+    }
+
+    /// A new unique id (campaigns).
+    pub fn generate_id(&self) -> Result<u64, StoreError> {
+        Ok(self.db.generate_id()?)
+    }
+
+    /// Makes every committed write durable.
+    pub fn flush(&self) -> Result<(), StoreError> {
+        self.db.flush()?;
+        Ok(())
+    }
+
+    /// Applies `changes` atomically; flushes first-class when they hold a send intent.
+    pub fn commit(&self, changes: Changes) -> Result<(), StoreError> {
+        if changes.is_empty() {
+            return Ok(());
+        }
+        let trees: Vec<&sled::Tree> = self.trees.iter().collect();
+        let result = trees.as_slice().transaction(|tx| {
+            for (tree, batch) in changes.writes.iter().enumerate() {
+                tx[tree].apply_batch(batch)?;
+            }
+            for (key, delta) in &changes.counters {
+                let current = tx[COUNTERS].get(key)?.map_or(0, |v| {
+                    v.as_ref().try_into().map(u64::from_be_bytes).unwrap_or(0)
+                });
+                let next = (current as i64).saturating_add(*delta).max(0) as u64;
+                tx[COUNTERS].insert(key.as_slice(), &next.to_be_bytes())?;
+            }
+            if changes.has_intent {
+                tx[OUTBOX].flush();
+            }
+            Ok::<(), ConflictableTransactionError<()>>(())
+        });
+        match result {
+            Ok(()) => Ok(()),
+            Err(TransactionError::Storage(error)) => Err(error.into()),
+            Err(TransactionError::Abort(())) => Ok(()),
+        }
+    }
+
+    fn read<T: serde::de::DeserializeOwned>(
+        &self,
+        tree: usize,
+        key: &[u8],
+    ) -> Result<Option<T>, StoreError> {
+        match self.trees[tree].get(key)? {
+            None => Ok(None),
+            Some(bytes) => decode(&bytes)
+                .map(Some)
+                .map_err(|source| StoreError::Record {
+                    tree: TREES[tree],
+                    key: hex(key),
+                    source,
+                }),
+        }
+    }
+
+    /// A campaign.
+    pub fn campaign(&self, id: CampaignId) -> Result<Option<CampaignRecord>, StoreError> {
+        self.read(CAMPAIGNS, &id.to_be_bytes())
+    }
+
+    /// Every campaign, by id.
+    pub fn campaigns(&self) -> Result<Vec<CampaignRecord>, StoreError> {
+        self.trees[CAMPAIGNS]
+            .iter()
+            .map(|entry| {
+                let (key, value) = entry?;
+                decode(&value).map_err(|source| StoreError::Record {
+                    tree: TREES[CAMPAIGNS],
+                    key: hex(&key),
+                    source,
+                })
+            })
+            .collect()
+    }
+
+    /// A recipient.
+    pub fn recipient(
+        &self,
+        campaign: CampaignId,
+        seq: RecipientSeq,
+    ) -> Result<Option<RecipientRecord>, StoreError> {
+        self.read(RECIPIENTS, &recipient_key(campaign, seq))
+    }
+
+    /// A recipient's run.
+    pub fn run(
+        &self,
+        campaign: CampaignId,
+        seq: RecipientSeq,
+    ) -> Result<Option<RunState>, StoreError> {
+        self.read(RUNS, &recipient_key(campaign, seq))
+    }
+
+    /// The runs of a campaign, in recipient order.
+    pub fn runs(
+        &self,
+        campaign: CampaignId,
+    ) -> impl Iterator<Item = Result<(RecipientSeq, RunState), StoreError>> + '_ {
+        self.trees[RUNS]
+            .scan_prefix(campaign.to_be_bytes())
+            .map(|entry| {
+                let (key, value) = entry?;
+                let seq = key
+                    .get(8..16)
+                    .and_then(|b| b.try_into().ok())
+                    .map_or(0, u64::from_be_bytes);
+                let run = decode(&value).map_err(|source| StoreError::Record {
+                    tree: TREES[RUNS],
+                    key: hex(&key),
+                    source,
+                })?;
+                Ok((seq, run))
+            })
+    }
+
+    /// Up to `limit` wake-ups of a campaign due at or before `now`, earliest first.
+    pub fn due(
+        &self,
+        campaign: CampaignId,
+        now: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<(DateTime<Utc>, RecipientSeq)>, StoreError> {
+        let start = timer_key(campaign, DateTime::<Utc>::MIN_UTC, 0);
+        let end = timer_key(campaign, now, u64::MAX);
+        self.trees[TIMERS]
+            .range(start..=end)
+            .take(limit)
+            .map(|entry| {
+                let (key, _) = entry?;
+                let due = key.get(8..16).and_then(instant_from_key).unwrap_or(now);
+                let seq = key
+                    .get(16..24)
+                    .and_then(|b| b.try_into().ok())
+                    .map_or(0, u64::from_be_bytes);
+                Ok((due, seq))
+            })
+            .collect()
+    }
+
+    /// The earliest pending wake-up of a campaign.
+    pub fn next_wake(&self, campaign: CampaignId) -> Result<Option<DateTime<Utc>>, StoreError> {
+        Ok(self.trees[TIMERS]
+            .scan_prefix(campaign.to_be_bytes())
+            .next()
+            .transpose()?
+            .and_then(|(key, _)| key.get(8..16).and_then(instant_from_key)))
+    }
+
+    /// Intents with no recorded result: after a crash, the sends to reconcile.
+    pub fn pending_intents(&self) -> Result<Vec<Outbound>, StoreError> {
+        self.trees[OUTBOX]
+            .iter()
+            .map(|entry| {
+                let (key, value) = entry?;
+                decode(&value).map_err(|source| StoreError::Record {
+                    tree: TREES[OUTBOX],
+                    key: hex(&key),
+                    source,
+                })
+            })
+            .collect()
+    }
+
+    /// A message.
+    pub fn message(
+        &self,
+        campaign: CampaignId,
+        seq: RecipientSeq,
+        pc: u32,
+        attempt: u32,
+    ) -> Result<Option<MessageRecord>, StoreError> {
+        self.read(MESSAGES, &message_key(campaign, seq, pc, attempt))
+    }
+
+    /// Every message of a campaign, in (recipient, step, attempt) order.
+    pub fn messages(
+        &self,
+        campaign: CampaignId,
+    ) -> impl Iterator<Item = Result<MessageRecord, StoreError>> + '_ {
+        self.trees[MESSAGES]
+            .scan_prefix(campaign.to_be_bytes())
+            .map(|entry| {
+                let (key, value) = entry?;
+                decode(&value).map_err(|source| StoreError::Record {
+                    tree: TREES[MESSAGES],
+                    key: hex(&key),
+                    source,
+                })
+            })
+    }
+
+    /// The recipient of `campaign` waiting for a reply from `phone`, if any.
+    pub fn waiter(
+        &self,
+        phone: &str,
+        campaign: CampaignId,
+    ) -> Result<Option<RecipientSeq>, StoreError> {
+        Ok(self.trees[WAITERS]
+            .get(waiter_key(phone, campaign))?
+            .and_then(|v| v.as_ref().try_into().ok().map(u64::from_be_bytes)))
+    }
+
+    /// Every campaign with a recipient waiting for a reply from `phone`.
+    pub fn waiters_for(&self, phone: &str) -> Result<Vec<(CampaignId, RecipientSeq)>, StoreError> {
+        let mut prefix = phone.as_bytes().to_vec();
+        prefix.push(0);
+        self.trees[WAITERS]
+            .scan_prefix(&prefix)
+            .map(|entry| {
+                let (key, value) = entry?;
+                let campaign = key
+                    .get(prefix.len()..)
+                    .and_then(|b| b.try_into().ok())
+                    .map_or(0, u64::from_be_bytes);
+                let seq = value.as_ref().try_into().map_or(0, u64::from_be_bytes);
+                Ok((campaign, seq))
+            })
+            .collect()
+    }
+
+    /// Whether a number is on the suppression list.
+    pub fn is_suppressed(&self, phone: &str) -> Result<bool, StoreError> {
+        Ok(self.trees[SUPPRESSION].contains_key(phone.as_bytes())?)
+    }
+
+    /// Exact recipient counts by status.
+    pub fn counters(
+        &self,
+        campaign: CampaignId,
+    ) -> Result<BTreeMap<RecipientStatus, u64>, StoreError> {
+        let mut counts = BTreeMap::new();
+        for entry in self.trees[COUNTERS].scan_prefix(campaign.to_be_bytes()) {
+            let (key, value) = entry?;
+            let status = key
+                .get(8)
+                .and_then(|code| RecipientStatus::ALL.get(*code as usize))
+                .copied();
+            let count = value.as_ref().try_into().map_or(0, u64::from_be_bytes);
+            if let Some(status) = status
+                && count > 0
+            {
+                counts.insert(status, count);
+            }
+        }
+        Ok(counts)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::records::MessageStatus;
+
+    fn at(seconds: i64) -> DateTime<Utc> {
+        DateTime::from_timestamp(1_800_000_000 + seconds, 0).unwrap_or_default()
+    }
+
+    fn recipient(seq: u64) -> RecipientRecord {
+        RecipientRecord {
+            seq,
+            phone: format!("+1416555{seq:04}"),
+            fields: BTreeMap::new(),
+        }
+    }
+
+    #[test]
+    fn timers_come_back_in_due_order_per_campaign() {
+        let store = Store::temporary().expect("store");
+        let mut changes = Changes::new();
+        changes.wake(1, 7, at(30));
+        changes.wake(1, 3, at(10));
+        changes.wake(2, 1, at(0));
+        changes.wake(1, 9, at(-5));
+        store.commit(changes).expect("commit");
+        let due = store.due(1, at(20), 10).expect("due");
+        assert_eq!(due, vec![(at(-5), 9), (at(10), 3)]);
+        assert_eq!(store.next_wake(1).expect("next"), Some(at(-5)));
+    }
+
+    #[test]
+    fn a_run_transition_keeps_timers_waiters_and_counters_in_step() {
+        let store = Store::temporary().expect("store");
+        let mut changes = Changes::new();
+        changes.add_recipient(1, &recipient(1));
+        changes.add_recipient(1, &recipient(2));
+        store.commit(changes).expect("commit");
+        assert_eq!(
+            store
+                .counters(1)
+                .expect("counters")
+                .get(&RecipientStatus::Pending),
+            Some(&2)
+        );
+
+        let before = store.run(1, 1).expect("read").expect("run");
+        let mut waiting = before.clone();
+        waiting.phase = Phase::WaitingReply { until: at(100) };
+        waiting.status = RecipientStatus::Sent;
+        let mut changes = Changes::new();
+        changes.put_run(1, 1, "+14165550001", &before, &waiting);
+        store.commit(changes).expect("commit");
+        assert_eq!(store.due(1, at(100), 10).expect("due"), vec![(at(100), 1)]);
+        assert_eq!(store.waiter("+14165550001", 1).expect("waiter"), Some(1));
+        let counts = store.counters(1).expect("counters");
+        assert_eq!(
+            (
+                counts.get(&RecipientStatus::Pending),
+                counts.get(&RecipientStatus::Sent)
+            ),
+            (Some(&1), Some(&1))
+        );
+
+        let mut done = waiting.clone();
+        done.phase = Phase::Done;
+        let mut changes = Changes::new();
+        changes.put_run(1, 1, "+14165550001", &waiting, &done);
+        store.commit(changes).expect("commit");
+        assert!(store.due(1, at(1000), 10).expect("due").is_empty());
+        assert_eq!(store.waiter("+14165550001", 1).expect("waiter"), None);
+    }
+
+    #[test]
+    fn intents_stay_in_the_outbox_until_their_result() {
+        let store = Store::temporary().expect("store");
+        let outbound = Outbound {
+            campaign: 1,
+            recipient: 1,
+            pc: 0,
+            attempt: 0,
+            step_id: "welcome".into(),
+            variant: "main".into(),
+            from: "+14165550100".into(),
+            to: "+14165550001".into(),
+            body: "hi".into(),
+            media: Vec::new(),
+            segments: 1,
+        };
+        let mut message = MessageRecord {
+            outbound: outbound.clone(),
+            status: MessageStatus::Sending,
+            provider_id: None,
+            error: None,
+            created_at: at(0),
+            answered_at: None,
+        };
+        let mut changes = Changes::new();
+        changes.record_intent(&message);
+        store.commit(changes).expect("commit");
+        assert_eq!(store.pending_intents().expect("outbox"), vec![outbound]);
+        message.status = MessageStatus::Sent;
+        let mut changes = Changes::new();
+        changes.record_result(&message);
+        store.commit(changes).expect("commit");
+        assert!(store.pending_intents().expect("outbox").is_empty());
+        assert_eq!(
+            store.message(1, 1, 0, 0).expect("read").map(|m| m.status),
+            Some(MessageStatus::Sent)
+        );
+    }
+
+    #[test]
+    fn data_survives_reopening() {
+        let dir =
+            std::env::temp_dir().join(format!("switchboard-store-test-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        {
+            let store = Store::open(&dir).expect("open");
+            let mut changes = Changes::new();
+            changes.add_recipient(5, &recipient(1));
+            changes.suppress("+14165550009", &serde_json::json!({"how": "keyword"}));
+            store.commit(changes).expect("commit");
+            store.flush().expect("flush");
+        }
+        let store = Store::open(&dir).expect("reopen");
+        assert!(store.recipient(5, 1).expect("read").is_some());
+        assert!(store.is_suppressed("+14165550009").expect("read"));
+        drop(store);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
