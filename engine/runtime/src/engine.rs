@@ -500,7 +500,7 @@ impl Runtime {
         let now = self.clock.now();
         let mut cache: HashMap<RecipientSeq, (RecipientRecord, RunState)> = HashMap::new();
         let mut changes = Changes::new();
-        let mut sends: Vec<Outbound> = Vec::new();
+        let mut sends: Vec<MessageRecord> = Vec::new();
         let woken = events.len();
         for (seq, event, timer) in events {
             if let Some(at) = timer {
@@ -513,15 +513,9 @@ impl Runtime {
             };
             let mut next = run.clone();
             if let Some(outbound) = self.step(id, &recipient, &mut next, event, now)? {
-                changes.record_intent(&MessageRecord {
-                    outbound: outbound.clone(),
-                    status: MessageStatus::Sending,
-                    provider_id: None,
-                    error: None,
-                    created_at: now,
-                    answered_at: None,
-                });
-                sends.push(outbound);
+                let intent = intent(outbound, now);
+                changes.record_intent(&intent);
+                sends.push(intent);
             }
             changes.put_run(id, seq, &recipient.phone, &run, &next);
             cache.insert(seq, (recipient, next));
@@ -532,18 +526,19 @@ impl Runtime {
         while !sends.is_empty() {
             total_sends += sends.len();
             // (2) the provider.
-            let answers: Vec<(Outbound, SendOutcome)> = sends
+            let answers: Vec<(MessageRecord, SendOutcome)> = sends
                 .drain(..)
-                .map(|o| {
-                    let outcome = self.provider.send(&o);
-                    (o, outcome)
+                .map(|intent| {
+                    let outcome = self.provider.send(&intent.outbound);
+                    (intent, outcome)
                 })
                 .collect();
             // (3) the answers, and whatever the runs do next (maybe another message at once).
             let now = self.clock.now();
             let mut changes = Changes::new();
-            for (outbound, outcome) in answers {
-                changes.record_result(&message_result(&outbound, &outcome, now));
+            for (sent, outcome) in answers {
+                changes.record_result(&answered(&sent, &outcome, now));
+                let outbound = sent.outbound;
                 let Some((recipient, run)) = cache.get(&outbound.recipient).cloned() else {
                     continue;
                 };
@@ -551,15 +546,9 @@ impl Runtime {
                 if let Some(more) =
                     self.step(id, &recipient, &mut next, Event::SendResult(outcome), now)?
                 {
-                    changes.record_intent(&MessageRecord {
-                        outbound: more.clone(),
-                        status: MessageStatus::Sending,
-                        provider_id: None,
-                        error: None,
-                        created_at: now,
-                        answered_at: None,
-                    });
-                    sends.push(more);
+                    let next_intent = intent(more, now);
+                    changes.record_intent(&next_intent);
+                    sends.push(next_intent);
                 }
                 changes.put_run(id, outbound.recipient, &recipient.phone, &run, &next);
                 cache.insert(outbound.recipient, (recipient, next));
@@ -671,7 +660,8 @@ impl Runtime {
     /// Intents left from before a crash: confirmed by provider lookup, or marked unknown.
     fn reconcile(&mut self) -> Result<(), RuntimeError> {
         let now = self.clock.now();
-        for outbound in self.store.pending_intents()? {
+        for pending in self.store.pending_intents()? {
+            let outbound = &pending.outbound;
             let id = outbound.campaign;
             let (Some(recipient), Some(run)) = (
                 self.store.recipient(id, outbound.recipient)?,
@@ -683,8 +673,8 @@ impl Runtime {
             let mut next = run.clone();
             match self.provider.lookup(&outbound.idempotency_key()) {
                 Some(Lookup::Found { provider_id }) => {
-                    changes.record_result(&message_result(
-                        &outbound,
+                    changes.record_result(&answered(
+                        &pending,
                         &SendOutcome::Accepted { provider_id },
                         now,
                     ));
@@ -697,7 +687,7 @@ impl Runtime {
                 }
                 Some(Lookup::NotFound) => {
                     // The provider never got it: retry as a new attempt (a new idempotency key).
-                    let mut message = message_result(&outbound, &SendOutcome::Transient { code: "interrupted".into(), message: "interrupted by a restart before the provider answered; the provider has no record of it".into() }, now);
+                    let mut message = answered(&pending, &SendOutcome::Transient { code: "interrupted".into(), message: "interrupted by a restart before the provider answered; the provider has no record of it".into() }, now);
                     message.status = MessageStatus::Failed;
                     changes.record_result(&message);
                     next.attempt += 1;
@@ -705,8 +695,8 @@ impl Runtime {
                     next.status = RecipientStatus::Scheduled;
                 }
                 None => {
-                    let mut message = message_result(
-                        &outbound,
+                    let mut message = answered(
+                        &pending,
                         &SendOutcome::Transient {
                             code: "unknown".into(),
                             message: String::new(),
@@ -729,7 +719,20 @@ impl Runtime {
     }
 }
 
-fn message_result(outbound: &Outbound, outcome: &SendOutcome, now: DateTime<Utc>) -> MessageRecord {
+/// A send intent, recorded before the provider call.
+fn intent(outbound: Outbound, now: DateTime<Utc>) -> MessageRecord {
+    MessageRecord {
+        outbound,
+        status: MessageStatus::Sending,
+        provider_id: None,
+        error: None,
+        created_at: now,
+        answered_at: None,
+    }
+}
+
+/// The intent with the provider's answer.
+fn answered(intent: &MessageRecord, outcome: &SendOutcome, now: DateTime<Utc>) -> MessageRecord {
     let (status, provider_id, error) = match outcome {
         SendOutcome::Accepted { provider_id } => {
             (MessageStatus::Sent, Some(provider_id.clone()), None)
@@ -752,11 +755,11 @@ fn message_result(outbound: &Outbound, outcome: &SendOutcome, now: DateTime<Utc>
         ),
     };
     MessageRecord {
-        outbound: outbound.clone(),
+        outbound: intent.outbound.clone(),
         status,
         provider_id,
         error,
-        created_at: now,
+        created_at: intent.created_at,
         answered_at: Some(now),
     }
 }

@@ -11,7 +11,7 @@
 //! | `recipients`  | campaign u64 · seq u64                       | `RecipientRecord`  |
 //! | `runs`        | campaign u64 · seq u64                       | `RunState`         |
 //! | `timers`      | campaign u64 · due instant · seq u64         | empty              |
-//! | `outbox`      | campaign u64 · seq u64 · pc u32 · attempt u32 | `Outbound` (intent) |
+//! | `outbox`      | campaign u64 · seq u64 · pc u32 · attempt u32 | `MessageRecord` (intent) |
 //! | `messages`    | campaign u64 · seq u64 · pc u32 · attempt u32 | `MessageRecord`    |
 //! | `waiters`     | phone bytes · 0x00 · campaign u64            | seq u64            |
 //! | `suppression` | phone bytes                                  | JSON note          |
@@ -33,7 +33,7 @@ use sled::Transactional;
 use sled::transaction::{ConflictableTransactionError, TransactionError};
 
 use crate::records::{
-    CampaignId, CampaignRecord, MessageRecord, Outbound, Phase, RecipientRecord, RecipientSeq,
+    CampaignId, CampaignRecord, MessageRecord, Phase, RecipientRecord, RecipientSeq,
     RecipientStatus, RecordError, RunState, decode, encode,
 };
 
@@ -79,6 +79,9 @@ const MESSAGES: usize = 5;
 const WAITERS: usize = 6;
 const SUPPRESSION: usize = 7;
 const COUNTERS: usize = 8;
+
+/// sled page cache size.
+const CACHE_BYTES: u64 = 64 * 1024 * 1024;
 
 /// The sled store.
 #[derive(Debug, Clone)]
@@ -241,8 +244,9 @@ impl Changes {
     pub fn record_intent(&mut self, message: &MessageRecord) {
         let o = &message.outbound;
         let key = message_key(o.campaign, o.recipient, o.pc, o.attempt);
-        self.put(OUTBOX, &key, encode(o));
-        self.put(MESSAGES, &key, encode(message));
+        // One write: the message lives in the outbox until its result moves it to `messages`
+        // (writes per recipient are what bounds throughput on sled).
+        self.put(OUTBOX, &key, encode(message));
         self.has_intent = true;
     }
 
@@ -269,6 +273,9 @@ impl Store {
     /// Opens (or creates) the store in `dir`.
     pub fn open(dir: &Path) -> Result<Self, StoreError> {
         let db = sled::Config::new()
+            // sled's default cache is 1 GB; campaigns stream through the store, a bounded
+            // cache keeps the daemon's memory flat.
+            .cache_capacity(CACHE_BYTES)
             .path(dir)
             .open()
             .map_err(|error| match &error {
@@ -285,7 +292,12 @@ impl Store {
 
     /// A store in a temporary directory, removed on drop (tests, `simulate`).
     pub fn temporary() -> Result<Self, StoreError> {
-        Self::from_db(sled::Config::new().temporary(true).open()?)
+        Self::from_db(
+            sled::Config::new()
+                .temporary(true)
+                .cache_capacity(CACHE_BYTES)
+                .open()?,
+        )
     }
 
     fn from_db(db: sled::Db) -> Result<Self, StoreError> {
@@ -447,7 +459,7 @@ impl Store {
     }
 
     /// Intents with no recorded result: after a crash, the sends to reconcile.
-    pub fn pending_intents(&self) -> Result<Vec<Outbound>, StoreError> {
+    pub fn pending_intents(&self) -> Result<Vec<MessageRecord>, StoreError> {
         self.trees[OUTBOX]
             .iter()
             .map(|entry| {
@@ -461,7 +473,7 @@ impl Store {
             .collect()
     }
 
-    /// A message.
+    /// A message: answered (in `messages`) or still awaiting its answer (in the outbox).
     pub fn message(
         &self,
         campaign: CampaignId,
@@ -469,10 +481,14 @@ impl Store {
         pc: u32,
         attempt: u32,
     ) -> Result<Option<MessageRecord>, StoreError> {
-        self.read(MESSAGES, &message_key(campaign, seq, pc, attempt))
+        let key = message_key(campaign, seq, pc, attempt);
+        match self.read(MESSAGES, &key)? {
+            Some(message) => Ok(Some(message)),
+            None => self.read(OUTBOX, &key),
+        }
     }
 
-    /// Every message of a campaign, in (recipient, step, attempt) order.
+    /// Every answered message of a campaign, in (recipient, step, attempt) order.
     pub fn messages(
         &self,
         campaign: CampaignId,
@@ -549,7 +565,7 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::records::MessageStatus;
+    use crate::records::{MessageStatus, Outbound};
 
     fn at(seconds: i64) -> DateTime<Utc> {
         DateTime::from_timestamp(1_800_000_000 + seconds, 0).unwrap_or_default()
@@ -646,7 +662,15 @@ mod tests {
         let mut changes = Changes::new();
         changes.record_intent(&message);
         store.commit(changes).expect("commit");
-        assert_eq!(store.pending_intents().expect("outbox"), vec![outbound]);
+        let pending = store.pending_intents().expect("outbox");
+        assert_eq!(
+            pending.iter().map(|m| &m.outbound).collect::<Vec<_>>(),
+            vec![&outbound]
+        );
+        assert_eq!(
+            store.message(1, 1, 0, 0).expect("read").map(|m| m.status),
+            Some(MessageStatus::Sending)
+        );
         message.status = MessageStatus::Sent;
         let mut changes = Changes::new();
         changes.record_result(&message);
