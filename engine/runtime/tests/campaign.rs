@@ -522,3 +522,77 @@ fn an_interrupted_send_is_reconciled_by_lookup_or_marked_unknown_never_resent() 
         let _ = std::fs::remove_dir_all(&dir);
     }
 }
+
+#[test]
+fn recipients_not_reached_by_the_campaign_end_expire() {
+    // One message per minute, the campaign ends 5 minutes after it opens: of ten recipients,
+    // five are reached and five expire (never carried over).
+    let start = utc(2026, 12, 7, 15, 0);
+    let mut h = Harness::new(start);
+    let workflow = format!(
+        "{HEAD}rate: {{ per_minute: 1 }}\nwindow:\n  timezone: {{ default: America/Toronto }}\n  days: {{ daily: \"09:00-17:00\" }}\n  end: 2026-12-07T10:04:30-05:00\nsteps:\n  - send: hello\n"
+    );
+    let recipients = (0..10)
+        .map(|i| (format!("+1416555{i:04}"), BTreeMap::new()))
+        .collect();
+    let id = h
+        .runtime
+        .create_campaign("end", &workflow, recipients)
+        .expect("create");
+    h.runtime.start(id).expect("start");
+    h.run_until(start + chrono::TimeDelta::days(2));
+    let counts = h.runtime.store().counters(id).expect("counters");
+    assert_eq!(counts.get(&RecipientStatus::Sent), Some(&5), "{counts:?}");
+    assert_eq!(
+        counts.get(&RecipientStatus::Expired),
+        Some(&5),
+        "{counts:?}"
+    );
+    assert_eq!(
+        h.runtime.campaign(id).map(|c| c.state),
+        Some(CampaignState::Completed)
+    );
+}
+
+#[test]
+fn a_daily_sequence_keeps_local_time_across_dst_changes() {
+    // New York falls back on 2026-11-01; London on 2026-10-25. A message every day at 09:00
+    // local time stays at 09:00 local on both sides of the change.
+    let start = utc(2026, 10, 23, 0, 0);
+    let mut h = Harness::new(start);
+    let workflow = format!(
+        "{HEAD}window:\n  timezone: {{ field: tz, default: America/New_York }}\n  days: {{ daily: \"09:00-17:00\" }}\nsteps:\n  - wait_until: \"09:00\"\n  - send: day one\n  - wait_until: \"09:00\"\n  - send: day two\n  - delay: 7d\n  - wait_until: \"09:00\"\n  - send: a week later\n"
+    );
+    let recipients = vec![
+        ("+14165550001".into(), fields(&[("tz", "America/New_York")])),
+        ("+14165550002".into(), fields(&[("tz", "Europe/London")])),
+    ];
+    let id = h
+        .runtime
+        .create_campaign("dst", &workflow, recipients)
+        .expect("create");
+    h.runtime.start(id).expect("start");
+    h.run_until(start + chrono::TimeDelta::days(20));
+    let messages = h
+        .runtime
+        .store()
+        .messages(id)
+        .collect::<Result<Vec<_>, _>>()
+        .expect("messages");
+    assert_eq!(messages.len(), 6);
+    for message in messages {
+        let tz: Tz = if message.outbound.to.ends_with('1') {
+            chrono_tz::America::New_York
+        } else {
+            chrono_tz::Europe::London
+        };
+        let local = message.created_at.with_timezone(&tz);
+        assert_eq!(
+            local.format("%H:%M").to_string(),
+            "09:00",
+            "{} {} at {local}",
+            message.outbound.to,
+            message.outbound.body
+        );
+    }
+}
