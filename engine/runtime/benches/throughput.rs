@@ -88,7 +88,7 @@ fn main() {
     });
     let started = Instant::now();
     let id = runtime
-        .create_campaign("bench", WORKFLOW, recipients.collect())
+        .create_campaign("bench", WORKFLOW, recipients)
         .expect("create");
     let import = started.elapsed();
     println!(

@@ -70,6 +70,10 @@ pub struct RuntimeConfig {
     pub default_timezone: Tz,
     /// Recipients woken per campaign per tick: the group-commit size.
     pub batch_size: usize,
+    /// Rate limits per provider account (provider instance name), on top of each sender's.
+    pub account_limits: BTreeMap<String, Limits>,
+    /// Provider calls made at once (for different sender numbers).
+    pub send_concurrency: usize,
 }
 
 impl Default for RuntimeConfig {
@@ -78,6 +82,8 @@ impl Default for RuntimeConfig {
             allowed_hours: DEFAULT_ALLOWED_HOURS,
             default_timezone: Tz::UTC,
             batch_size: 2_000,
+            account_limits: BTreeMap::new(),
+            send_concurrency: 8,
         }
     }
 }
@@ -203,6 +209,10 @@ impl Runtime {
                 );
             }
         }
+        if let Some(limits) = self.config.account_limits.get(&workflow.provider) {
+            self.pacer
+                .set_limits(&format!("account:{}", workflow.provider), *limits);
+        }
         let (timezone_field, default_timezone) = match &workflow.window {
             Some(window) => (window.timezone.field.clone(), window.timezone.default.0),
             None => ("timezone".to_string(), self.config.default_timezone),
@@ -246,11 +256,11 @@ impl Runtime {
         &mut self,
         name: &str,
         workflow_source: &str,
-        recipients: Vec<(String, BTreeMap<String, String>)>,
+        recipients: impl IntoIterator<Item = (String, BTreeMap<String, String>)>,
     ) -> Result<CampaignId, RuntimeError> {
         let (workflow, _) = compile_campaign(&self.engine, workflow_source)?;
         let id = self.store.generate_id()?;
-        let record = CampaignRecord {
+        let mut record = CampaignRecord {
             id,
             name: name.to_string(),
             workflow_id: workflow.id.clone(),
@@ -259,10 +269,10 @@ impl Runtime {
             created_at: self.clock.now(),
             scheduled_at: None,
             started_at: None,
-            recipients: recipients.len() as u64,
+            recipients: 0,
         };
+        // Streamed in chunks: memory stays flat whatever the list size.
         let mut changes = Changes::new();
-        changes.put_campaign(&record);
         for (seq, (phone, fields)) in recipients.into_iter().enumerate() {
             changes.add_recipient(
                 id,
@@ -272,10 +282,13 @@ impl Runtime {
                     fields,
                 },
             );
-            if (seq + 1) % 10_000 == 0 {
+            record.recipients += 1;
+            if record.recipients.is_multiple_of(10_000) {
                 self.store.commit(std::mem::take(&mut changes))?;
             }
         }
+        // The campaign appears only once all its recipients are in.
+        changes.put_campaign(&record);
         self.store.commit(changes)?;
         self.store.flush()?;
         self.load(record)?;
@@ -434,6 +447,91 @@ impl Runtime {
         Ok(state)
     }
 
+    /// Schedules a draft (or re-schedules a scheduled) campaign to start at `at`.
+    pub fn schedule(&mut self, id: CampaignId, at: DateTime<Utc>) -> Result<(), RuntimeError> {
+        if !self
+            .loaded(id)?
+            .program
+            .workflow
+            .consent
+            .as_ref()
+            .is_some_and(|c| c.acknowledged)
+        {
+            return Err(RuntimeError::NoConsent(id));
+        }
+        let mut changes = Changes::new();
+        self.set_state(id, LifecycleAction::Schedule, &mut changes)?;
+        let loaded = self.loaded(id)?;
+        loaded.record.scheduled_at = Some(at);
+        changes.put_campaign(&loaded.record);
+        self.store.commit(changes)?;
+        self.store.flush()?;
+        Ok(())
+    }
+
+    /// Edits a draft: its name, and/or the workflow text it will run.
+    pub fn edit(
+        &mut self,
+        id: CampaignId,
+        name: Option<&str>,
+        workflow_source: Option<&str>,
+    ) -> Result<(), RuntimeError> {
+        let mut record = self.loaded(id)?.record.clone();
+        transition(record.state, LifecycleAction::Edit).map_err(|source| {
+            RuntimeError::Lifecycle {
+                campaign: id,
+                source,
+            }
+        })?;
+        if let Some(source) = workflow_source {
+            let (workflow, _) = compile_campaign(&self.engine, source)?;
+            record.workflow_id = workflow.id.clone();
+            record.workflow_source = source.to_string();
+        }
+        if let Some(name) = name {
+            record.name = name.to_string();
+        }
+        let mut changes = Changes::new();
+        changes.put_campaign(&record);
+        self.store.commit(changes)?;
+        self.store.flush()?;
+        self.load(record)
+    }
+
+    /// A new draft with the same workflow and recipients (fresh runs, no messages).
+    pub fn duplicate(&mut self, id: CampaignId, name: &str) -> Result<CampaignId, RuntimeError> {
+        let source = self.loaded(id)?.record.workflow_source.clone();
+        let mut recipients = Vec::new();
+        for entry in self.store.runs(id) {
+            let (seq, _) = entry?;
+            if let Some(recipient) = self.store.recipient(id, seq)? {
+                recipients.push((recipient.phone, recipient.fields));
+            }
+        }
+        self.create_campaign(name, &source, recipients)
+    }
+
+    /// Deletes a campaign that is not running, with all its data.
+    pub fn delete(&mut self, id: CampaignId) -> Result<(), RuntimeError> {
+        let state = self.loaded(id)?.record.state;
+        transition(state, LifecycleAction::Delete).map_err(|source| RuntimeError::Lifecycle {
+            campaign: id,
+            source,
+        })?;
+        let mut waiting = Vec::new();
+        for entry in self.store.runs(id) {
+            let (seq, run) = entry?;
+            if matches!(run.phase, Phase::WaitingReply { .. })
+                && let Some(recipient) = self.store.recipient(id, seq)?
+            {
+                waiting.push(recipient.phone);
+            }
+        }
+        self.store.delete_campaign(id, &waiting)?;
+        self.campaigns.remove(&id);
+        Ok(())
+    }
+
     /// Ids of campaigns currently sending.
     fn running(&self) -> Vec<CampaignId> {
         self.campaigns
@@ -445,7 +543,12 @@ impl Runtime {
 
     /// The earliest wake-up among running campaigns.
     pub fn next_wake(&self) -> Result<Option<DateTime<Utc>>, RuntimeError> {
-        let mut earliest: Option<DateTime<Utc>> = None;
+        let mut earliest: Option<DateTime<Utc>> = self
+            .campaigns
+            .values()
+            .filter(|c| c.record.state == CampaignState::Scheduled)
+            .filter_map(|c| c.record.scheduled_at)
+            .min();
         for id in self.running() {
             if let Some(at) = self.store.next_wake(id)? {
                 earliest = Some(earliest.map_or(at, |e| e.min(at)));
@@ -458,6 +561,19 @@ impl Runtime {
     pub fn tick(&mut self) -> Result<TickReport, RuntimeError> {
         let now = self.clock.now();
         let mut report = TickReport::default();
+        let due_to_start: Vec<CampaignId> = self
+            .campaigns
+            .values()
+            .filter(|c| {
+                c.record.state == CampaignState::Scheduled
+                    && c.record.scheduled_at.is_some_and(|at| at <= now)
+            })
+            .map(|c| c.record.id)
+            .collect();
+        for id in due_to_start {
+            self.start(id)?;
+            report.woken += 1;
+        }
         for id in self.running() {
             let due = self.store.due(id, now, self.config.batch_size)?;
             if due.is_empty() {
@@ -526,13 +642,11 @@ impl Runtime {
         while !sends.is_empty() {
             total_sends += sends.len();
             // (2) the provider.
-            let answers: Vec<(MessageRecord, SendOutcome)> = sends
-                .drain(..)
-                .map(|intent| {
-                    let outcome = self.provider.send(&intent.outbound);
-                    (intent, outcome)
-                })
-                .collect();
+            let answers = send_all(
+                self.provider.as_ref(),
+                std::mem::take(&mut sends),
+                self.config.send_concurrency,
+            );
             // (3) the answers, and whatever the runs do next (maybe another message at once).
             let now = self.clock.now();
             let mut changes = Changes::new();
@@ -717,6 +831,59 @@ impl Runtime {
         self.store.flush()?;
         Ok(())
     }
+}
+
+/// Calls the provider for every intent. Messages from different sender numbers go out
+/// concurrently (each number has its own rate limit); one number's messages keep their order.
+fn send_all(
+    provider: &dyn Provider,
+    intents: Vec<MessageRecord>,
+    concurrency: usize,
+) -> Vec<(MessageRecord, SendOutcome)> {
+    let mut by_sender: BTreeMap<String, Vec<MessageRecord>> = BTreeMap::new();
+    for intent in intents {
+        by_sender
+            .entry(intent.outbound.from.clone())
+            .or_default()
+            .push(intent);
+    }
+    let send_group = |group: Vec<MessageRecord>| -> Vec<(MessageRecord, SendOutcome)> {
+        group
+            .into_iter()
+            .map(|intent| {
+                let outcome = provider.send(&intent.outbound);
+                (intent, outcome)
+            })
+            .collect()
+    };
+    if by_sender.len() < 2 || concurrency < 2 {
+        return by_sender.into_values().flat_map(send_group).collect();
+    }
+    // Deal the sender groups out to at most `concurrency` workers.
+    let mut lanes: Vec<Vec<Vec<MessageRecord>>> = (0..concurrency.min(by_sender.len()))
+        .map(|_| Vec::new())
+        .collect();
+    let lane_count = lanes.len();
+    for (index, group) in by_sender.into_values().enumerate() {
+        lanes[index % lane_count].push(group);
+    }
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = lanes
+            .into_iter()
+            .map(|lane| {
+                scope.spawn(move || lane.into_iter().flat_map(send_group).collect::<Vec<_>>())
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|worker| match worker.join() {
+                Ok(answers) => answers,
+                // A provider that panics takes the whole engine down, as an in-line call would:
+                // the intents are durable, so the restart reconciles them.
+                Err(panic) => std::panic::resume_unwind(panic),
+            })
+            .collect()
+    })
 }
 
 /// A send intent, recorded before the provider call.

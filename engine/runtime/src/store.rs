@@ -365,6 +365,36 @@ impl Store {
         }
     }
 
+    /// Removes a campaign and everything keyed by it. The campaign record goes first (so the
+    /// campaign disappears at once), then its data in chunks; `waiting` are the numbers its
+    /// recipients were waiting on for a reply.
+    pub fn delete_campaign(&self, id: CampaignId, waiting: &[String]) -> Result<(), StoreError> {
+        let mut changes = Changes::new();
+        changes.remove(CAMPAIGNS, &id.to_be_bytes());
+        for phone in waiting {
+            changes.remove(WAITERS, &waiter_key(phone, id));
+        }
+        self.commit(changes)?;
+        for tree in [RECIPIENTS, RUNS, TIMERS, OUTBOX, MESSAGES, COUNTERS] {
+            loop {
+                let keys: Vec<sled::IVec> = self.trees[tree]
+                    .scan_prefix(id.to_be_bytes())
+                    .keys()
+                    .take(10_000)
+                    .collect::<Result<_, _>>()?;
+                if keys.is_empty() {
+                    break;
+                }
+                let mut batch = sled::Batch::default();
+                for key in keys {
+                    batch.remove(key);
+                }
+                self.trees[tree].apply_batch(batch)?;
+            }
+        }
+        self.flush()
+    }
+
     /// A campaign.
     pub fn campaign(&self, id: CampaignId) -> Result<Option<CampaignRecord>, StoreError> {
         self.read(CAMPAIGNS, &id.to_be_bytes())

@@ -26,6 +26,8 @@ fn fields(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
         .collect()
 }
 
+type Recipients = Vec<(String, BTreeMap<String, String>)>;
+
 struct Harness {
     runtime: Runtime,
     clock: ManualClock,
@@ -145,7 +147,7 @@ fn messages_wait_for_each_recipients_own_window_across_timezones() {
         ("+14165550003", "Australia/Lord_Howe"),
         ("+14165550004", "Europe/London"),
     ];
-    let recipients = people
+    let recipients: Recipients = people
         .iter()
         .map(|(phone, tz)| (phone.to_string(), fields(&[("tz", tz)])))
         .collect();
@@ -261,7 +263,7 @@ fn transient_failures_retry_with_backoff_and_permanent_ones_fail_with_the_provid
     let workflow = format!(
         "{HEAD}quiet_hours: {{ override: true, reason: test }}\nretry: {{ attempts: 3, backoff: 1m }}\nsteps:\n  - send: hello\n"
     );
-    let recipients = (1..=4)
+    let recipients: Recipients = (1..=4)
         .map(|i| (format!("+1416555000{i}"), BTreeMap::new()))
         .collect();
     let id = h
@@ -532,7 +534,7 @@ fn recipients_not_reached_by_the_campaign_end_expire() {
     let workflow = format!(
         "{HEAD}rate: {{ per_minute: 1 }}\nwindow:\n  timezone: {{ default: America/Toronto }}\n  days: {{ daily: \"09:00-17:00\" }}\n  end: 2026-12-07T10:04:30-05:00\nsteps:\n  - send: hello\n"
     );
-    let recipients = (0..10)
+    let recipients: Recipients = (0..10)
         .map(|i| (format!("+1416555{i:04}"), BTreeMap::new()))
         .collect();
     let id = h
@@ -563,7 +565,7 @@ fn a_daily_sequence_keeps_local_time_across_dst_changes() {
     let workflow = format!(
         "{HEAD}window:\n  timezone: {{ field: tz, default: America/New_York }}\n  days: {{ daily: \"09:00-17:00\" }}\nsteps:\n  - wait_until: \"09:00\"\n  - send: day one\n  - wait_until: \"09:00\"\n  - send: day two\n  - delay: 7d\n  - wait_until: \"09:00\"\n  - send: a week later\n"
     );
-    let recipients = vec![
+    let recipients: Recipients = vec![
         ("+14165550001".into(), fields(&[("tz", "America/New_York")])),
         ("+14165550002".into(), fields(&[("tz", "Europe/London")])),
     ];
@@ -595,4 +597,180 @@ fn a_daily_sequence_keeps_local_time_across_dst_changes() {
             message.outbound.body
         );
     }
+}
+
+#[test]
+fn scheduled_campaigns_start_at_their_time_and_drafts_can_be_edited_duplicated_and_deleted() {
+    let start = utc(2026, 12, 7, 15, 0);
+    let mut h = Harness::new(start);
+    let workflow =
+        format!("{HEAD}quiet_hours: {{ override: true, reason: test }}\nsteps:\n  - send: hello\n");
+    let id = h
+        .runtime
+        .create_campaign(
+            "draft",
+            &workflow,
+            vec![("+14165550001".into(), BTreeMap::new())],
+        )
+        .expect("create");
+    let edited = workflow.replace("send: hello", "send: hello again");
+    h.runtime
+        .edit(id, Some("renamed"), Some(&edited))
+        .expect("edit a draft");
+    assert_eq!(
+        h.runtime.campaign(id).map(|c| c.name.clone()),
+        Some("renamed".into())
+    );
+    let copy = h.runtime.duplicate(id, "copy").expect("duplicate");
+    assert_eq!(
+        h.runtime
+            .store()
+            .recipient(copy, 0)
+            .expect("read")
+            .map(|r| r.phone),
+        Some("+14165550001".into())
+    );
+
+    h.runtime
+        .schedule(id, start + chrono::TimeDelta::hours(2))
+        .expect("schedule");
+    h.run_until(start + chrono::TimeDelta::hours(1));
+    assert!(h.provider.accepted().is_empty(), "not before its time");
+    h.run_until(start + chrono::TimeDelta::hours(3));
+    let sent = h.provider.accepted();
+    assert_eq!(
+        sent.iter().map(|m| m.body.as_str()).collect::<Vec<_>>(),
+        ["hello again"]
+    );
+    let at = h
+        .runtime
+        .store()
+        .message(id, 0, 0, 0)
+        .expect("read")
+        .expect("message")
+        .created_at;
+    assert_eq!(at, start + chrono::TimeDelta::hours(2));
+
+    let error = h
+        .runtime
+        .edit(id, Some("late"), None)
+        .expect_err("not a draft any more");
+    assert!(
+        error.to_string().contains("editable only in draft"),
+        "{error}"
+    );
+    h.runtime.delete(copy).expect("delete a draft");
+    assert!(h.runtime.campaign(copy).is_none());
+    assert!(h.runtime.store().campaign(copy).expect("read").is_none());
+    assert!(
+        h.runtime
+            .store()
+            .recipient(copy, 0)
+            .expect("read")
+            .is_none()
+    );
+}
+
+#[test]
+fn sends_from_different_numbers_go_out_concurrently() {
+    #[derive(Debug, Default)]
+    struct Overlap {
+        in_flight: std::sync::atomic::AtomicUsize,
+        max: std::sync::atomic::AtomicUsize,
+    }
+    impl switchboard_runtime::provider::Provider for Overlap {
+        fn send(
+            &self,
+            m: &switchboard_runtime::records::Outbound,
+        ) -> switchboard_runtime::provider::SendOutcome {
+            use std::sync::atomic::Ordering::SeqCst;
+            let now = self.in_flight.fetch_add(1, SeqCst) + 1;
+            self.max.fetch_max(now, SeqCst);
+            std::thread::sleep(Duration::from_millis(20));
+            self.in_flight.fetch_sub(1, SeqCst);
+            switchboard_runtime::provider::SendOutcome::Accepted {
+                provider_id: m.idempotency_key(),
+            }
+        }
+    }
+    let start = utc(2026, 12, 7, 15, 0);
+    let clock = ManualClock::new(start);
+    let provider = Arc::new(Overlap::default());
+    let mut runtime = Runtime::open(
+        Store::temporary().expect("store"),
+        Arc::new(clock.clone()),
+        provider.clone(),
+        RuntimeConfig::default(),
+    )
+    .expect("runtime");
+    let workflow = "kind: campaign\nid: t\nprovider: mock\nsender: { pool: [\"+14165550100\", \"+14165550101\", \"+14165550102\"], strategy: round_robin }\nconsent: { acknowledged: true }\nquiet_hours: { override: true, reason: test }\nsteps:\n  - send: hello\n";
+    let recipients: Recipients = (0..12)
+        .map(|i| (format!("+1416555{i:04}"), BTreeMap::new()))
+        .collect();
+    let id = runtime
+        .create_campaign("pool", workflow, recipients)
+        .expect("create");
+    runtime.start(id).expect("start");
+    runtime.tick().expect("tick");
+    assert!(
+        provider.max.load(std::sync::atomic::Ordering::SeqCst) >= 2,
+        "sends from three numbers overlapped"
+    );
+    let senders: std::collections::BTreeSet<String> = runtime
+        .store()
+        .messages(id)
+        .map(|m| m.expect("message").outbound.from)
+        .collect();
+    assert_eq!(
+        senders.len(),
+        3,
+        "round robin used every number of the pool"
+    );
+}
+
+#[test]
+fn provider_account_limits_apply_across_senders() {
+    let start = utc(2026, 12, 7, 15, 0);
+    let clock = ManualClock::new(start);
+    let provider = Arc::new(ScriptedProvider::new());
+    let mut config = RuntimeConfig::default();
+    config.account_limits.insert(
+        "mock".into(),
+        switchboard_runtime::pacing::Limits {
+            per_second: None,
+            per_minute: Some(2),
+            per_day: None,
+        },
+    );
+    let mut runtime = Runtime::open(
+        Store::temporary().expect("store"),
+        Arc::new(clock.clone()),
+        provider.clone(),
+        config,
+    )
+    .expect("runtime");
+    let workflow = "kind: campaign\nid: t\nprovider: mock\nsender: { pool: [\"+14165550100\", \"+14165550101\"], strategy: round_robin }\nconsent: { acknowledged: true }\nquiet_hours: { override: true, reason: test }\nsteps:\n  - send: hello\n";
+    let recipients: Recipients = (0..6)
+        .map(|i| (format!("+1416555{i:04}"), BTreeMap::new()))
+        .collect();
+    let id = runtime
+        .create_campaign("account", workflow, recipients)
+        .expect("create");
+    runtime.start(id).expect("start");
+    let c = clock.clone();
+    runtime
+        .run_until(start + chrono::TimeDelta::hours(1), |at| c.set(at))
+        .expect("run");
+    let mut times: Vec<_> = runtime
+        .store()
+        .messages(id)
+        .map(|m| m.expect("message").created_at)
+        .collect();
+    times.sort();
+    assert_eq!(times.len(), 6);
+    assert_eq!(
+        times[2] - times[0],
+        chrono::TimeDelta::seconds(60),
+        "two per minute for the whole account: {times:?}"
+    );
 }
