@@ -279,9 +279,36 @@ impl<'a> Context<'a> {
     }
 }
 
+/// Checks steps one by one, for either kind of workflow.
+trait StepChecker {
+    /// The kind's step type.
+    type Step;
+
+    /// Reports a step that can never run.
+    fn unreachable(&mut self, path: FieldPath, after: &'static str);
+
+    /// Checks one step; returns the step name (`stop`, `close`) when it ends every path.
+    fn step(&mut self, path: FieldPath, step: &Self::Step) -> Option<&'static str>;
+
+    /// Checks a list of steps; returns the name of the step that ends every path through it,
+    /// if one does. Steps after such an end are unreachable.
+    fn steps(&mut self, path: &FieldPath, steps: &[Self::Step]) -> Option<&'static str> {
+        let mut ended: Option<&'static str> = None;
+        for (index, step) in steps.iter().enumerate() {
+            let path = path.index(index);
+            if let Some(after) = ended {
+                self.unreachable(path, after);
+                return ended;
+            }
+            ended = self.step(path, step);
+        }
+        ended
+    }
+}
+
 /// Names every `save`/`save_as`/`ask` stores, anywhere in the steps: they are variables in
 /// every expression (unset ones are `()`), so `answer == ()` works after a timeout.
-fn campaign_saved_names(steps: &[CampaignStep], names: &mut BTreeSet<String>) {
+pub fn campaign_saved_names(steps: &[CampaignStep], names: &mut BTreeSet<String>) {
     for step in steps {
         match step {
             CampaignStep::WaitReply(wait) => names.extend(wait.save_as.clone()),
@@ -451,20 +478,13 @@ impl<'a> CampaignChecker<'a> {
             ));
         }
     }
+}
 
-    /// Checks a list of steps; returns the name of the step that ends every path through it
-    /// (`stop`), if one does.
-    fn steps(&mut self, path: &FieldPath, steps: &[CampaignStep]) -> Option<&'static str> {
-        let mut ended: Option<&'static str> = None;
-        for (index, step) in steps.iter().enumerate() {
-            let path = path.index(index);
-            if let Some(after) = ended {
-                self.context.unreachable(path, after);
-                return ended;
-            }
-            ended = self.step(path, step);
-        }
-        ended
+impl StepChecker for CampaignChecker<'_> {
+    type Step = CampaignStep;
+
+    fn unreachable(&mut self, path: FieldPath, after: &'static str) {
+        self.context.unreachable(path, after);
     }
 
     fn step(&mut self, path: FieldPath, step: &CampaignStep) -> Option<&'static str> {
@@ -640,18 +660,13 @@ impl<'a> ConversationChecker<'a> {
         self.steps(&root.key("steps"), &self.conversation.steps);
         self.context.findings
     }
+}
 
-    fn steps(&mut self, path: &FieldPath, steps: &[ConversationStep]) -> Option<&'static str> {
-        let mut ended: Option<&'static str> = None;
-        for (index, step) in steps.iter().enumerate() {
-            let path = path.index(index);
-            if let Some(after) = ended {
-                self.context.unreachable(path, after);
-                return ended;
-            }
-            ended = self.step(path, step);
-        }
-        ended
+impl StepChecker for ConversationChecker<'_> {
+    type Step = ConversationStep;
+
+    fn unreachable(&mut self, path: FieldPath, after: &'static str) {
+        self.context.unreachable(path, after);
     }
 
     fn step(&mut self, path: FieldPath, step: &ConversationStep) -> Option<&'static str> {

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use switchboard_model::campaign::{CampaignStep, CampaignWorkflow, Send, WaitUntil, WaitUntilAt};
-use switchboard_model::check::CAMPAIGN_SCOPE;
+use switchboard_model::check::{CAMPAIGN_SCOPE, campaign_saved_names};
 use switchboard_model::expr::{ExprEngine, Expression};
 use switchboard_model::template::Template;
 use switchboard_model::workflow::RetryPolicy;
@@ -124,7 +124,7 @@ impl Program {
         workflow: Arc<CampaignWorkflow>,
     ) -> Result<Self, CompileError> {
         let mut saved = std::collections::BTreeSet::new();
-        collect_saved(&workflow.steps, &mut saved);
+        campaign_saved_names(&workflow.steps, &mut saved);
         let saved_names: Vec<String> = saved.into_iter().collect();
         let scope = CAMPAIGN_SCOPE
             .iter()
@@ -144,22 +144,6 @@ impl Program {
             saved_names,
             workflow,
         })
-    }
-}
-
-fn collect_saved(steps: &[CampaignStep], names: &mut std::collections::BTreeSet<String>) {
-    for step in steps {
-        match step {
-            CampaignStep::WaitReply(wait) => names.extend(wait.save_as.clone()),
-            CampaignStep::Save(save) => {
-                names.insert(save.field.clone());
-            }
-            CampaignStep::Branch(branch) => {
-                collect_saved(&branch.then, names);
-                collect_saved(&branch.otherwise, names);
-            }
-            _ => {}
-        }
     }
 }
 

@@ -290,6 +290,23 @@ impl Store {
         Self::from_db(db)
     }
 
+    /// Opens the store in `dir`, waiting up to `patience` for a previous instance to let go
+    /// of it. sled releases its directory lock from a background thread once an instance is
+    /// fully dropped, so a restart within the same process (or right after the previous
+    /// process exits) may briefly see it locked; another live process keeps it locked, and
+    /// that is still reported as [`StoreError::Locked`].
+    pub fn open_waiting(dir: &Path, patience: std::time::Duration) -> Result<Self, StoreError> {
+        let deadline = std::time::Instant::now() + patience;
+        loop {
+            match Self::open(dir) {
+                Err(StoreError::Locked(_)) if std::time::Instant::now() < deadline => {
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                }
+                other => return other,
+            }
+        }
+    }
+
     /// A store in a temporary directory, removed on drop (tests, `simulate`).
     pub fn temporary() -> Result<Self, StoreError> {
         Self::from_db(

@@ -470,7 +470,7 @@ fn an_interrupted_send_is_reconciled_by_lookup_or_marked_unknown_never_resent() 
             id
         };
         assert_eq!(accepted.accepted().len(), 1);
-        let store = Store::open(&dir).expect("reopen");
+        let store = Store::open_waiting(&dir, Duration::from_secs(5)).expect("reopen");
         assert_eq!(
             store.pending_intents().expect("outbox").len(),
             1,
