@@ -10,7 +10,8 @@
 //! - [`send_window`]: recipient-local send windows, quiet hours, DST.
 //! - [`pacing`]: per-sender and per-account rate limits, sender pools.
 //! - [`provider`]: the provider seam and the scripted in-process provider.
-//! - [`records`], [`store`]: what is kept, and the sled store with its key layout.
+//! - [`records`], [`store`]: what is kept, the key layout, the narrow storage interface.
+//! - [`sled_store`]: that interface on sled.
 //! - [`engine`]: the driver: group commit, provider calls after commit, crash reconciliation.
 #![deny(missing_docs)]
 
@@ -23,6 +24,7 @@ pub mod program;
 pub mod provider;
 pub mod records;
 pub mod send_window;
+pub mod sled_store;
 pub mod store;
 
 pub use clock::{Clock, ManualClock, SystemClock};

@@ -21,16 +21,22 @@
 //! is one range scan from the campaign's first key up to `now`. `outbox` holds exactly the
 //! intents whose result is not recorded: after a crash, it is the list to reconcile.
 //!
+//! Storage sits behind [`Backend`], a narrow key-value interface (get, prefix scan, bounded
+//! range, atomic apply, flush): [`crate::sled_store`] implements it on sled; a distributed
+//! database can implement it later without the runtime changing. [`Store`] is the typed layer
+//! on top, the same for every backend.
+//!
 //! Group commit: the executor collects many recipients' transitions into one [`Changes`]
 //! and [`Store::commit`] applies it in one transaction. Each recipient's transition (run,
 //! timer, intent, message, counters) is inside that transaction, so it is atomic.
 
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use sled::Transactional;
-use sled::transaction::{ConflictableTransactionError, TransactionError};
+
+use crate::sled_store::SledBackend;
 
 use crate::records::{
     CampaignId, CampaignRecord, MessageRecord, Phase, RecipientRecord, RecipientSeq,
@@ -40,14 +46,14 @@ use crate::records::{
 /// A store operation failed.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    /// sled reported an I/O or corruption error.
+    /// The storage engine reported an I/O or corruption error.
     #[error("store: {0}")]
-    Sled(#[from] sled::Error),
+    Backend(String),
     /// A record could not be decoded.
-    #[error("store record {tree}/{key}: {source}")]
+    #[error("store record {table}/{key}: {source}")]
     Record {
-        /// The tree.
-        tree: &'static str,
+        /// The table.
+        table: &'static str,
         /// The key, hex.
         key: String,
         /// What was wrong.
@@ -58,36 +64,108 @@ pub enum StoreError {
     Locked(String),
 }
 
-/// Names of the trees, in the fixed order used for transactions.
-const TREES: [&str; 9] = [
-    "campaigns",
-    "recipients",
-    "runs",
-    "timers",
-    "outbox",
-    "messages",
-    "waiters",
-    "suppression",
-    "counters",
-];
-const CAMPAIGNS: usize = 0;
-const RECIPIENTS: usize = 1;
-const RUNS: usize = 2;
-const TIMERS: usize = 3;
-const OUTBOX: usize = 4;
-const MESSAGES: usize = 5;
-const WAITERS: usize = 6;
-const SUPPRESSION: usize = 7;
-const COUNTERS: usize = 8;
+/// The tables (sled trees) of the store, one per concern.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Table {
+    /// Campaign records.
+    Campaigns,
+    /// Imported recipients.
+    Recipients,
+    /// Per-recipient runs.
+    Runs,
+    /// Wake-ups, ordered by due time per campaign.
+    Timers,
+    /// Send intents awaiting their answer.
+    Outbox,
+    /// Answered messages.
+    Messages,
+    /// Who waits for a reply from which number.
+    Waiters,
+    /// Opted-out numbers.
+    Suppression,
+    /// Exact per-status counts.
+    Counters,
+}
 
-/// sled page cache size.
-const CACHE_BYTES: u64 = 64 * 1024 * 1024;
+impl Table {
+    /// Every table, in a fixed order (used for transactions).
+    pub const ALL: [Table; 9] = [
+        Table::Campaigns,
+        Table::Recipients,
+        Table::Runs,
+        Table::Timers,
+        Table::Outbox,
+        Table::Messages,
+        Table::Waiters,
+        Table::Suppression,
+        Table::Counters,
+    ];
 
-/// The sled store.
+    /// The table's name (the sled tree's name).
+    pub fn name(self) -> &'static str {
+        match self {
+            Table::Campaigns => "campaigns",
+            Table::Recipients => "recipients",
+            Table::Runs => "runs",
+            Table::Timers => "timers",
+            Table::Outbox => "outbox",
+            Table::Messages => "messages",
+            Table::Waiters => "waiters",
+            Table::Suppression => "suppression",
+            Table::Counters => "counters",
+        }
+    }
+
+    /// Position in [`Table::ALL`].
+    pub fn index(self) -> usize {
+        self as usize
+    }
+}
+
+use Table::{Campaigns as CAMPAIGNS, Counters as COUNTERS, Messages as MESSAGES, Outbox as OUTBOX};
+use Table::{
+    Recipients as RECIPIENTS, Runs as RUNS, Suppression as SUPPRESSION, Timers as TIMERS,
+    Waiters as WAITERS,
+};
+
+/// A key-value entry.
+pub type Entry = (Vec<u8>, Vec<u8>);
+
+/// One write of a [`Changes`]: a put (`Some(value)`) or a remove (`None`) of a key.
+pub type Write = (Table, Vec<u8>, Option<Vec<u8>>);
+
+/// What a storage engine must offer the runtime. Keys are ordered bytes (see the key layout
+/// above); `apply` is atomic across tables.
+pub trait Backend: Send + Sync + std::fmt::Debug {
+    /// One value.
+    fn get(&self, table: Table, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError>;
+    /// Every entry whose key starts with `prefix`, in key order.
+    fn scan(
+        &self,
+        table: Table,
+        prefix: &[u8],
+    ) -> Box<dyn Iterator<Item = Result<Entry, StoreError>> + '_>;
+    /// Up to `limit` keys in `start..=end`, in key order.
+    fn range_keys(
+        &self,
+        table: Table,
+        start: &[u8],
+        end: &[u8],
+        limit: usize,
+    ) -> Result<Vec<Vec<u8>>, StoreError>;
+    /// Applies every write and counter delta of `changes` atomically; when they hold a send
+    /// intent, they are durable before this returns.
+    fn apply(&self, changes: &Changes) -> Result<(), StoreError>;
+    /// Makes every applied write durable.
+    fn flush(&self) -> Result<(), StoreError>;
+    /// A new unique id.
+    fn generate_id(&self) -> Result<u64, StoreError>;
+}
+
+/// The typed store the runtime uses, over any [`Backend`].
 #[derive(Debug, Clone)]
 pub struct Store {
-    db: sled::Db,
-    trees: Vec<sled::Tree>,
+    backend: Arc<dyn Backend>,
 }
 
 fn instant_key(at: DateTime<Utc>) -> [u8; 8] {
@@ -141,15 +219,23 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+fn record_error(table: Table, key: &[u8], source: RecordError) -> StoreError {
+    StoreError::Record {
+        table: table.name(),
+        key: hex(key),
+        source,
+    }
+}
+
 /// A set of writes applied together by [`Store::commit`].
 #[derive(Debug, Default)]
 pub struct Changes {
-    writes: [sled::Batch; TREES.len()],
+    /// Puts (`Some`) and removes (`None`), in order.
+    writes: Vec<Write>,
     counters: BTreeMap<Vec<u8>, i64>,
     /// Whether an intent is among the writes: the commit then flushes before returning, so
     /// no provider call happens for an intent that a crash could forget.
     has_intent: bool,
-    len: usize,
 }
 
 impl Changes {
@@ -160,17 +246,30 @@ impl Changes {
 
     /// Whether there is nothing to write.
     pub fn is_empty(&self) -> bool {
-        self.len == 0 && self.counters.is_empty()
+        self.writes.is_empty() && self.counters.is_empty()
     }
 
-    fn put(&mut self, tree: usize, key: &[u8], value: Vec<u8>) {
-        self.writes[tree].insert(key, value);
-        self.len += 1;
+    /// The writes, in order: `(table, key, Some(value))` puts, `(table, key, None)` removes.
+    pub fn writes(&self) -> &[Write] {
+        &self.writes
     }
 
-    fn remove(&mut self, tree: usize, key: &[u8]) {
-        self.writes[tree].remove(key);
-        self.len += 1;
+    /// Counter deltas by counter key (in [`Table::Counters`]).
+    pub fn counter_deltas(&self) -> &BTreeMap<Vec<u8>, i64> {
+        &self.counters
+    }
+
+    /// Whether the changes hold a send intent (and so must be durable on return).
+    pub fn holds_intent(&self) -> bool {
+        self.has_intent
+    }
+
+    fn put(&mut self, table: Table, key: &[u8], value: Vec<u8>) {
+        self.writes.push((table, key.to_vec(), Some(value)));
+    }
+
+    fn remove(&mut self, table: Table, key: &[u8]) {
+        self.writes.push((table, key.to_vec(), None));
     }
 
     /// Saves a campaign.
@@ -270,24 +369,9 @@ impl Changes {
 }
 
 impl Store {
-    /// Opens (or creates) the store in `dir`.
+    /// Opens (or creates) the sled store in `dir`.
     pub fn open(dir: &Path) -> Result<Self, StoreError> {
-        let db = sled::Config::new()
-            // sled's default cache is 1 GB; campaigns stream through the store, a bounded
-            // cache keeps the daemon's memory flat.
-            .cache_capacity(CACHE_BYTES)
-            .path(dir)
-            .open()
-            .map_err(|error| match &error {
-                sled::Error::Io(io)
-                    if io.kind() == std::io::ErrorKind::WouldBlock
-                        || io.to_string().contains("lock") =>
-                {
-                    StoreError::Locked(dir.display().to_string())
-                }
-                _ => StoreError::Sled(error),
-            })?;
-        Self::from_db(db)
+        Ok(Self::with_backend(Arc::new(SledBackend::open(dir)?)))
     }
 
     /// Opens the store in `dir`, waiting up to `patience` for a previous instance to let go
@@ -307,79 +391,57 @@ impl Store {
         }
     }
 
-    /// A store in a temporary directory, removed on drop (tests, `simulate`).
+    /// A sled store in a temporary directory, removed on drop (tests, `simulate`).
     pub fn temporary() -> Result<Self, StoreError> {
-        Self::from_db(
-            sled::Config::new()
-                .temporary(true)
-                .cache_capacity(CACHE_BYTES)
-                .open()?,
-        )
+        Ok(Self::with_backend(Arc::new(SledBackend::temporary()?)))
     }
 
-    fn from_db(db: sled::Db) -> Result<Self, StoreError> {
-        let trees = TREES
-            .iter()
-            .map(|name| db.open_tree(name))
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(Self { db, trees })
+    /// A store over any backend.
+    pub fn with_backend(backend: Arc<dyn Backend>) -> Self {
+        Self { backend }
     }
 
     /// A new unique id (campaigns).
     pub fn generate_id(&self) -> Result<u64, StoreError> {
-        Ok(self.db.generate_id()?)
+        self.backend.generate_id()
     }
 
     /// Makes every committed write durable.
     pub fn flush(&self) -> Result<(), StoreError> {
-        self.db.flush()?;
-        Ok(())
+        self.backend.flush()
     }
 
-    /// Applies `changes` atomically; flushes first-class when they hold a send intent.
+    /// Applies `changes` atomically; when they hold a send intent, durably.
     pub fn commit(&self, changes: Changes) -> Result<(), StoreError> {
         if changes.is_empty() {
             return Ok(());
         }
-        let trees: Vec<&sled::Tree> = self.trees.iter().collect();
-        let result = trees.as_slice().transaction(|tx| {
-            for (tree, batch) in changes.writes.iter().enumerate() {
-                tx[tree].apply_batch(batch)?;
-            }
-            for (key, delta) in &changes.counters {
-                let current = tx[COUNTERS].get(key)?.map_or(0, |v| {
-                    v.as_ref().try_into().map(u64::from_be_bytes).unwrap_or(0)
-                });
-                let next = (current as i64).saturating_add(*delta).max(0) as u64;
-                tx[COUNTERS].insert(key.as_slice(), &next.to_be_bytes())?;
-            }
-            if changes.has_intent {
-                tx[OUTBOX].flush();
-            }
-            Ok::<(), ConflictableTransactionError<()>>(())
-        });
-        match result {
-            Ok(()) => Ok(()),
-            Err(TransactionError::Storage(error)) => Err(error.into()),
-            Err(TransactionError::Abort(())) => Ok(()),
-        }
+        self.backend.apply(&changes)
     }
 
     fn read<T: serde::de::DeserializeOwned>(
         &self,
-        tree: usize,
+        table: Table,
         key: &[u8],
     ) -> Result<Option<T>, StoreError> {
-        match self.trees[tree].get(key)? {
+        match self.backend.get(table, key)? {
             None => Ok(None),
             Some(bytes) => decode(&bytes)
                 .map(Some)
-                .map_err(|source| StoreError::Record {
-                    tree: TREES[tree],
-                    key: hex(key),
-                    source,
-                }),
+                .map_err(|source| record_error(table, key, source)),
         }
+    }
+
+    fn scan_records<'a, T: serde::de::DeserializeOwned>(
+        &'a self,
+        table: Table,
+        prefix: &[u8],
+    ) -> impl Iterator<Item = Result<(Vec<u8>, T), StoreError>> + use<'a, T> {
+        self.backend.scan(table, prefix).map(move |entry| {
+            let (key, value) = entry?;
+            let record = decode(&value).map_err(|source| record_error(table, &key, source))?;
+            Ok((key, record))
+        })
     }
 
     /// Removes a campaign and everything keyed by it. The campaign record goes first (so the
@@ -392,21 +454,22 @@ impl Store {
             changes.remove(WAITERS, &waiter_key(phone, id));
         }
         self.commit(changes)?;
-        for tree in [RECIPIENTS, RUNS, TIMERS, OUTBOX, MESSAGES, COUNTERS] {
+        for table in [RECIPIENTS, RUNS, TIMERS, OUTBOX, MESSAGES, COUNTERS] {
             loop {
-                let keys: Vec<sled::IVec> = self.trees[tree]
-                    .scan_prefix(id.to_be_bytes())
-                    .keys()
+                let keys: Vec<Vec<u8>> = self
+                    .backend
+                    .scan(table, &id.to_be_bytes())
                     .take(10_000)
+                    .map(|entry| entry.map(|(key, _)| key))
                     .collect::<Result<_, _>>()?;
                 if keys.is_empty() {
                     break;
                 }
-                let mut batch = sled::Batch::default();
+                let mut changes = Changes::new();
                 for key in keys {
-                    batch.remove(key);
+                    changes.remove(table, &key);
                 }
-                self.trees[tree].apply_batch(batch)?;
+                self.commit(changes)?;
             }
         }
         self.flush()
@@ -419,16 +482,8 @@ impl Store {
 
     /// Every campaign, by id.
     pub fn campaigns(&self) -> Result<Vec<CampaignRecord>, StoreError> {
-        self.trees[CAMPAIGNS]
-            .iter()
-            .map(|entry| {
-                let (key, value) = entry?;
-                decode(&value).map_err(|source| StoreError::Record {
-                    tree: TREES[CAMPAIGNS],
-                    key: hex(&key),
-                    source,
-                })
-            })
+        self.scan_records(CAMPAIGNS, &[])
+            .map(|entry| entry.map(|(_, record)| record))
             .collect()
     }
 
@@ -455,19 +510,13 @@ impl Store {
         &self,
         campaign: CampaignId,
     ) -> impl Iterator<Item = Result<(RecipientSeq, RunState), StoreError>> + '_ {
-        self.trees[RUNS]
-            .scan_prefix(campaign.to_be_bytes())
+        self.scan_records(RUNS, &campaign.to_be_bytes())
             .map(|entry| {
-                let (key, value) = entry?;
+                let (key, run) = entry?;
                 let seq = key
                     .get(8..16)
                     .and_then(|b| b.try_into().ok())
                     .map_or(0, u64::from_be_bytes);
-                let run = decode(&value).map_err(|source| StoreError::Record {
-                    tree: TREES[RUNS],
-                    key: hex(&key),
-                    source,
-                })?;
                 Ok((seq, run))
             })
     }
@@ -481,11 +530,10 @@ impl Store {
     ) -> Result<Vec<(DateTime<Utc>, RecipientSeq)>, StoreError> {
         let start = timer_key(campaign, DateTime::<Utc>::MIN_UTC, 0);
         let end = timer_key(campaign, now, u64::MAX);
-        self.trees[TIMERS]
-            .range(start..=end)
-            .take(limit)
-            .map(|entry| {
-                let (key, _) = entry?;
+        self.backend
+            .range_keys(TIMERS, &start, &end, limit)?
+            .into_iter()
+            .map(|key| {
                 let due = key.get(8..16).and_then(instant_from_key).unwrap_or(now);
                 let seq = key
                     .get(16..24)
@@ -498,8 +546,9 @@ impl Store {
 
     /// The earliest pending wake-up of a campaign.
     pub fn next_wake(&self, campaign: CampaignId) -> Result<Option<DateTime<Utc>>, StoreError> {
-        Ok(self.trees[TIMERS]
-            .scan_prefix(campaign.to_be_bytes())
+        Ok(self
+            .backend
+            .scan(TIMERS, &campaign.to_be_bytes())
             .next()
             .transpose()?
             .and_then(|(key, _)| key.get(8..16).and_then(instant_from_key)))
@@ -507,16 +556,8 @@ impl Store {
 
     /// Intents with no recorded result: after a crash, the sends to reconcile.
     pub fn pending_intents(&self) -> Result<Vec<MessageRecord>, StoreError> {
-        self.trees[OUTBOX]
-            .iter()
-            .map(|entry| {
-                let (key, value) = entry?;
-                decode(&value).map_err(|source| StoreError::Record {
-                    tree: TREES[OUTBOX],
-                    key: hex(&key),
-                    source,
-                })
-            })
+        self.scan_records(OUTBOX, &[])
+            .map(|entry| entry.map(|(_, message)| message))
             .collect()
     }
 
@@ -540,16 +581,8 @@ impl Store {
         &self,
         campaign: CampaignId,
     ) -> impl Iterator<Item = Result<MessageRecord, StoreError>> + '_ {
-        self.trees[MESSAGES]
-            .scan_prefix(campaign.to_be_bytes())
-            .map(|entry| {
-                let (key, value) = entry?;
-                decode(&value).map_err(|source| StoreError::Record {
-                    tree: TREES[MESSAGES],
-                    key: hex(&key),
-                    source,
-                })
-            })
+        self.scan_records(MESSAGES, &campaign.to_be_bytes())
+            .map(|entry| entry.map(|(_, message)| message))
     }
 
     /// The recipient of `campaign` waiting for a reply from `phone`, if any.
@@ -558,24 +591,25 @@ impl Store {
         phone: &str,
         campaign: CampaignId,
     ) -> Result<Option<RecipientSeq>, StoreError> {
-        Ok(self.trees[WAITERS]
-            .get(waiter_key(phone, campaign))?
-            .and_then(|v| v.as_ref().try_into().ok().map(u64::from_be_bytes)))
+        Ok(self
+            .backend
+            .get(WAITERS, &waiter_key(phone, campaign))?
+            .and_then(|v| v.as_slice().try_into().ok().map(u64::from_be_bytes)))
     }
 
     /// Every campaign with a recipient waiting for a reply from `phone`.
     pub fn waiters_for(&self, phone: &str) -> Result<Vec<(CampaignId, RecipientSeq)>, StoreError> {
         let mut prefix = phone.as_bytes().to_vec();
         prefix.push(0);
-        self.trees[WAITERS]
-            .scan_prefix(&prefix)
+        self.backend
+            .scan(WAITERS, &prefix)
             .map(|entry| {
                 let (key, value) = entry?;
                 let campaign = key
                     .get(prefix.len()..)
                     .and_then(|b| b.try_into().ok())
                     .map_or(0, u64::from_be_bytes);
-                let seq = value.as_ref().try_into().map_or(0, u64::from_be_bytes);
+                let seq = value.as_slice().try_into().map_or(0, u64::from_be_bytes);
                 Ok((campaign, seq))
             })
             .collect()
@@ -583,7 +617,7 @@ impl Store {
 
     /// Whether a number is on the suppression list.
     pub fn is_suppressed(&self, phone: &str) -> Result<bool, StoreError> {
-        Ok(self.trees[SUPPRESSION].contains_key(phone.as_bytes())?)
+        Ok(self.backend.get(SUPPRESSION, phone.as_bytes())?.is_some())
     }
 
     /// Exact recipient counts by status.
@@ -592,13 +626,13 @@ impl Store {
         campaign: CampaignId,
     ) -> Result<BTreeMap<RecipientStatus, u64>, StoreError> {
         let mut counts = BTreeMap::new();
-        for entry in self.trees[COUNTERS].scan_prefix(campaign.to_be_bytes()) {
+        for entry in self.backend.scan(COUNTERS, &campaign.to_be_bytes()) {
             let (key, value) = entry?;
             let status = key
                 .get(8)
                 .and_then(|code| RecipientStatus::ALL.get(*code as usize))
                 .copied();
-            let count = value.as_ref().try_into().map_or(0, u64::from_be_bytes);
+            let count = value.as_slice().try_into().map_or(0, u64::from_be_bytes);
             if let Some(status) = status
                 && count > 0
             {
