@@ -92,9 +92,10 @@ fn main() {
         .expect("create");
     let import = started.elapsed();
     println!(
-        "import {n} recipients: {:.2}s ({:.0} recipients/s)",
+        "import {n} recipients: {:.2}s ({:.0} recipients/s), peak RSS so far {:.0} MB",
         import.as_secs_f64(),
-        n as f64 / import.as_secs_f64()
+        n as f64 / import.as_secs_f64(),
+        peak_rss_mb()
     );
 
     let started = Instant::now();
