@@ -628,12 +628,19 @@ impl Runtime {
                 continue;
             };
             let mut next = run.clone();
-            if let Some(outbound) = self.step(id, &recipient, &mut next, event, now)? {
+            if let Some(outbound) = self.step(id, &recipient, &mut next, event, now, None)? {
                 let intent = intent(outbound, now);
                 changes.record_intent(&intent);
                 sends.push(intent);
             }
             changes.put_run(id, seq, &recipient.phone, &run, &next);
+            if timer.is_some() && next.wake_at() == timer {
+                // The fired timer was removed above but the run still sleeps until then
+                // (nothing to do yet): keep it.
+                if let Some(at) = timer {
+                    changes.wake(id, seq, at);
+                }
+            }
             cache.insert(seq, (recipient, next));
         }
         // (1) transitions and intents, durable before any provider call.
@@ -657,9 +664,14 @@ impl Runtime {
                     continue;
                 };
                 let mut next = run.clone();
-                if let Some(more) =
-                    self.step(id, &recipient, &mut next, Event::SendResult(outcome), now)?
-                {
+                if let Some(more) = self.step(
+                    id,
+                    &recipient,
+                    &mut next,
+                    Event::SendResult(outcome),
+                    now,
+                    Some(&outbound.from),
+                )? {
                     let next_intent = intent(more, now);
                     changes.record_intent(&next_intent);
                     sends.push(next_intent);
@@ -688,24 +700,27 @@ impl Runtime {
         run: &mut RunState,
         event: Event,
         now: DateTime<Utc>,
+        answered_from: Option<&str>,
     ) -> Result<Option<Outbound>, RuntimeError> {
         let suppressed = self.store.is_suppressed(&recipient.phone)?;
         let loaded = self
             .campaigns
             .get_mut(&id)
             .ok_or(RuntimeError::NoCampaign(id))?;
-        let sender_index = match loaded.strategy {
-            PoolStrategy::Sticky => sticky_index(&recipient.phone, loaded.senders.len()),
-            PoolStrategy::RoundRobin => {
-                loaded.round_robin = loaded.round_robin.wrapping_add(1);
-                loaded.round_robin % loaded.senders.len().max(1)
+        // An answer concerns the number the message went from (a throttle is that number's).
+        let sender = match answered_from {
+            Some(from) => from.to_string(),
+            None => {
+                let index = match loaded.strategy {
+                    PoolStrategy::Sticky => sticky_index(&recipient.phone, loaded.senders.len()),
+                    PoolStrategy::RoundRobin => {
+                        loaded.round_robin = loaded.round_robin.wrapping_add(1);
+                        loaded.round_robin % loaded.senders.len().max(1)
+                    }
+                };
+                loaded.senders.get(index).cloned().unwrap_or_default()
             }
         };
-        let sender = loaded
-            .senders
-            .get(sender_index)
-            .cloned()
-            .unwrap_or_default();
         let timezone = loaded.timezone_of(recipient);
         let loaded = &*loaded;
         let mut env = Env {
