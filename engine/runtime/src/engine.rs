@@ -179,8 +179,59 @@ impl Runtime {
         for record in runtime.store.campaigns()? {
             runtime.load(record)?;
         }
+        runtime.restore_pacing()?;
         runtime.reconcile()?;
         Ok(runtime)
+    }
+
+    /// Rebuilds the rate limiters from today's sends, so a restart does not reset a sender's
+    /// per-minute or per-day budget.
+    fn restore_pacing(&mut self) -> Result<(), RuntimeError> {
+        let now = self.clock.now();
+        let since = now
+            .date_naive()
+            .and_time(chrono::NaiveTime::MIN)
+            .and_utc()
+            .min(now - chrono::TimeDelta::minutes(1));
+        let mut sent: Vec<(DateTime<Utc>, String, String, u32)> = Vec::new();
+        for loaded in self.campaigns.values() {
+            if matches!(
+                loaded.record.state,
+                CampaignState::Draft | CampaignState::Archived
+            ) {
+                continue;
+            }
+            let id = loaded.record.id;
+            let answered = self
+                .store
+                .messages(id)
+                .filter_map(Result::ok)
+                .filter(|m| m.status != MessageStatus::Failed);
+            let pending = self
+                .store
+                .pending_intents()?
+                .into_iter()
+                .filter(|m| m.outbound.campaign == id);
+            for message in answered.chain(pending).filter(|m| m.created_at >= since) {
+                let cost = if loaded.count_segments {
+                    message.outbound.segments
+                } else {
+                    1
+                };
+                sent.push((
+                    message.created_at,
+                    message.outbound.from,
+                    loaded.account.clone(),
+                    cost,
+                ));
+            }
+        }
+        sent.sort();
+        for (at, sender, account, cost) in sent {
+            // Replayed in time order; a refusal just means the budget was already spent.
+            let _ = self.pacer.try_acquire(&[&sender, &account], cost, at);
+        }
+        Ok(())
     }
 
     fn load(&mut self, record: CampaignRecord) -> Result<(), RuntimeError> {

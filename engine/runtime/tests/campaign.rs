@@ -774,3 +774,72 @@ fn provider_account_limits_apply_across_senders() {
         "two per minute for the whole account: {times:?}"
     );
 }
+
+#[test]
+fn a_restart_does_not_reset_a_senders_daily_budget() {
+    let dir =
+        std::env::temp_dir().join(format!("switchboard-pacing-restart-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let start = utc(2026, 12, 7, 15, 0);
+    let clock = ManualClock::new(start);
+    let provider = Arc::new(ScriptedProvider::new());
+    let workflow = format!(
+        "{HEAD}rate: {{ per_day: 3 }}\nquiet_hours: {{ override: true, reason: test }}\nsteps:\n  - send: hello\n"
+    );
+    let recipients: Recipients = (0..5)
+        .map(|i| (format!("+1416555{i:04}"), BTreeMap::new()))
+        .collect();
+    let id = {
+        let mut runtime = Runtime::open(
+            Store::open(&dir).expect("store"),
+            Arc::new(clock.clone()),
+            provider.clone(),
+            RuntimeConfig::default(),
+        )
+        .expect("runtime");
+        let id = runtime
+            .create_campaign("daily", &workflow, recipients)
+            .expect("create");
+        runtime.start(id).expect("start");
+        runtime.tick().expect("tick");
+        id
+    };
+    assert_eq!(provider.accepted().len(), 3, "the daily budget is spent");
+    clock.set(start + chrono::TimeDelta::hours(1));
+    let mut runtime = Runtime::open(
+        Store::open_waiting(&dir, Duration::from_secs(5)).expect("reopen"),
+        Arc::new(clock.clone()),
+        provider.clone(),
+        RuntimeConfig::default(),
+    )
+    .expect("runtime");
+    // A new campaign from the same number, started after the restart, finds the budget spent.
+    let second = runtime
+        .create_campaign(
+            "more",
+            &workflow,
+            vec![("+14165559999".to_string(), BTreeMap::new())],
+        )
+        .expect("create");
+    runtime.start(second).expect("start");
+    runtime.tick().expect("tick");
+    assert_eq!(provider.accepted().len(), 3, "still spent after a restart");
+    let c = clock.clone();
+    runtime
+        .run_until(start + chrono::TimeDelta::days(2), |at| c.set(at))
+        .expect("run");
+    assert_eq!(
+        provider.accepted().len(),
+        6,
+        "the rest go out the next UTC day"
+    );
+    let next_day = runtime
+        .store()
+        .message(id, 3, 0, 0)
+        .expect("read")
+        .expect("message")
+        .created_at;
+    assert_eq!(next_day, utc(2026, 12, 8, 0, 0));
+    drop(runtime);
+    let _ = std::fs::remove_dir_all(&dir);
+}
