@@ -21,14 +21,14 @@ use switchboard_model::timezone::Timezone;
 use switchboard_model::window::TimeRange;
 
 use crate::clock::Clock;
+use crate::dispatch::{answered, intent, send_all};
 use crate::executor::{Env, Event, apply};
-use crate::lifecycle::{CampaignState, IllegalTransition, LifecycleAction, transition};
+use crate::lifecycle::{CampaignState, IllegalTransition, LifecycleAction};
 use crate::pacing::{Limits, Pacer, sticky_index};
 use crate::program::{CompileError, Program};
-use crate::provider::{Lookup, Provider, SendOutcome};
+use crate::provider::Provider;
 use crate::records::{
-    CampaignId, CampaignRecord, MessageRecord, MessageStatus, Outbound, Phase, Reason,
-    RecipientRecord, RecipientSeq, RecipientStatus, RunState,
+    CampaignId, CampaignRecord, MessageRecord, Outbound, RecipientRecord, RecipientSeq, RunState,
 };
 use crate::send_window::SendPolicy;
 use crate::store::{Changes, Store, StoreError};
@@ -90,19 +90,19 @@ impl Default for RuntimeConfig {
 
 /// A running campaign's compiled pieces.
 #[derive(Debug)]
-struct Loaded {
-    record: CampaignRecord,
-    program: Arc<Program>,
-    policy: SendPolicy,
-    senders: Vec<String>,
-    strategy: PoolStrategy,
-    round_robin: usize,
-    account: String,
-    count_segments: bool,
-    timezone_field: String,
-    default_timezone: Tz,
-    variables: BTreeMap<String, String>,
-    declared_fields: Vec<String>,
+pub(crate) struct Loaded {
+    pub(crate) record: CampaignRecord,
+    pub(crate) program: Arc<Program>,
+    pub(crate) policy: SendPolicy,
+    pub(crate) senders: Vec<String>,
+    pub(crate) strategy: PoolStrategy,
+    pub(crate) round_robin: usize,
+    pub(crate) account: String,
+    pub(crate) count_segments: bool,
+    pub(crate) timezone_field: String,
+    pub(crate) default_timezone: Tz,
+    pub(crate) variables: BTreeMap<String, String>,
+    pub(crate) declared_fields: Vec<String>,
 }
 
 impl Loaded {
@@ -128,17 +128,17 @@ pub struct TickReport {
 /// The campaign runtime.
 #[derive(Debug)]
 pub struct Runtime {
-    store: Store,
-    clock: Arc<dyn Clock>,
-    provider: Arc<dyn Provider>,
-    engine: ExprEngine,
-    config: RuntimeConfig,
-    pacer: Pacer,
-    campaigns: BTreeMap<CampaignId, Loaded>,
+    pub(crate) store: Store,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) provider: Arc<dyn Provider>,
+    pub(crate) engine: ExprEngine,
+    pub(crate) config: RuntimeConfig,
+    pub(crate) pacer: Pacer,
+    pub(crate) campaigns: BTreeMap<CampaignId, Loaded>,
 }
 
 /// Parses and compiles a campaign workflow text.
-fn compile_campaign(
+pub(crate) fn compile_campaign(
     engine: &ExprEngine,
     source: &str,
 ) -> Result<(Arc<CampaignWorkflow>, Program), RuntimeError> {
@@ -184,57 +184,7 @@ impl Runtime {
         Ok(runtime)
     }
 
-    /// Rebuilds the rate limiters from today's sends, so a restart does not reset a sender's
-    /// per-minute or per-day budget.
-    fn restore_pacing(&mut self) -> Result<(), RuntimeError> {
-        let now = self.clock.now();
-        let since = now
-            .date_naive()
-            .and_time(chrono::NaiveTime::MIN)
-            .and_utc()
-            .min(now - chrono::TimeDelta::minutes(1));
-        let mut sent: Vec<(DateTime<Utc>, String, String, u32)> = Vec::new();
-        for loaded in self.campaigns.values() {
-            if matches!(
-                loaded.record.state,
-                CampaignState::Draft | CampaignState::Archived
-            ) {
-                continue;
-            }
-            let id = loaded.record.id;
-            let answered = self
-                .store
-                .messages(id)
-                .filter_map(Result::ok)
-                .filter(|m| m.status != MessageStatus::Failed);
-            let pending = self
-                .store
-                .pending_intents()?
-                .into_iter()
-                .filter(|m| m.outbound.campaign == id);
-            for message in answered.chain(pending).filter(|m| m.created_at >= since) {
-                let cost = if loaded.count_segments {
-                    message.outbound.segments
-                } else {
-                    1
-                };
-                sent.push((
-                    message.created_at,
-                    message.outbound.from,
-                    loaded.account.clone(),
-                    cost,
-                ));
-            }
-        }
-        sent.sort();
-        for (at, sender, account, cost) in sent {
-            // Replayed in time order; a refusal just means the budget was already spent.
-            let _ = self.pacer.try_acquire(&[&sender, &account], cost, at);
-        }
-        Ok(())
-    }
-
-    fn load(&mut self, record: CampaignRecord) -> Result<(), RuntimeError> {
+    pub(crate) fn load(&mut self, record: CampaignRecord) -> Result<(), RuntimeError> {
         let (workflow, program) = compile_campaign(&self.engine, &record.workflow_source)?;
         let policy = SendPolicy::new(
             workflow.window.as_ref(),
@@ -302,289 +252,8 @@ impl Runtime {
         &self.store
     }
 
-    /// Creates a draft campaign from a workflow text and its recipients.
-    pub fn create_campaign(
-        &mut self,
-        name: &str,
-        workflow_source: &str,
-        recipients: impl IntoIterator<Item = (String, BTreeMap<String, String>)>,
-    ) -> Result<CampaignId, RuntimeError> {
-        let (workflow, _) = compile_campaign(&self.engine, workflow_source)?;
-        let id = self.store.generate_id()?;
-        let mut record = CampaignRecord {
-            id,
-            name: name.to_string(),
-            workflow_id: workflow.id.clone(),
-            workflow_source: workflow_source.to_string(),
-            state: CampaignState::Draft,
-            created_at: self.clock.now(),
-            scheduled_at: None,
-            started_at: None,
-            recipients: 0,
-        };
-        // Streamed in chunks: memory stays flat whatever the list size.
-        let mut changes = Changes::new();
-        for (seq, (phone, fields)) in recipients.into_iter().enumerate() {
-            changes.add_recipient(
-                id,
-                &RecipientRecord {
-                    seq: seq as u64,
-                    phone,
-                    fields,
-                },
-            );
-            record.recipients += 1;
-            if record.recipients.is_multiple_of(10_000) {
-                self.store.commit(std::mem::take(&mut changes))?;
-            }
-        }
-        // The campaign appears only once all its recipients are in.
-        changes.put_campaign(&record);
-        self.store.commit(changes)?;
-        self.store.flush()?;
-        self.load(record)?;
-        Ok(id)
-    }
-
-    fn loaded(&mut self, id: CampaignId) -> Result<&mut Loaded, RuntimeError> {
-        self.campaigns
-            .get_mut(&id)
-            .ok_or(RuntimeError::NoCampaign(id))
-    }
-
-    fn set_state(
-        &mut self,
-        id: CampaignId,
-        action: LifecycleAction,
-        changes: &mut Changes,
-    ) -> Result<CampaignState, RuntimeError> {
-        let now = self.clock.now();
-        let loaded = self.loaded(id)?;
-        let next =
-            transition(loaded.record.state, action).map_err(|source| RuntimeError::Lifecycle {
-                campaign: id,
-                source,
-            })?;
-        loaded.record.state = next;
-        if next == CampaignState::Sending && loaded.record.started_at.is_none() {
-            loaded.record.started_at = Some(now);
-        }
-        changes.put_campaign(&loaded.record);
-        Ok(next)
-    }
-
-    /// Starts a campaign now: every recipient is woken.
-    pub fn start(&mut self, id: CampaignId) -> Result<(), RuntimeError> {
-        let consented = {
-            let loaded = self.loaded(id)?;
-            loaded
-                .program
-                .workflow
-                .consent
-                .as_ref()
-                .is_some_and(|c| c.acknowledged)
-        };
-        if !consented {
-            return Err(RuntimeError::NoConsent(id));
-        }
-        let mut changes = Changes::new();
-        self.set_state(id, LifecycleAction::Start, &mut changes)?;
-        let now = self.clock.now();
-        let seqs: Vec<RecipientSeq> = self
-            .store
-            .runs(id)
-            .filter_map(Result::ok)
-            .filter(|(_, run)| !run.is_done())
-            .map(|(seq, _)| seq)
-            .collect();
-        self.store.commit(changes)?;
-        self.wake_all(id, &seqs, now)
-    }
-
-    fn wake_all(
-        &mut self,
-        id: CampaignId,
-        seqs: &[RecipientSeq],
-        at: DateTime<Utc>,
-    ) -> Result<(), RuntimeError> {
-        for chunk in seqs.chunks(10_000) {
-            let mut changes = Changes::new();
-            for seq in chunk {
-                changes.wake(id, *seq, at);
-            }
-            self.store.commit(changes)?;
-        }
-        self.store.flush()?;
-        Ok(())
-    }
-
-    /// Applies a lifecycle action that needs no per-recipient work (pause, resume, archive).
-    pub fn act(
-        &mut self,
-        id: CampaignId,
-        action: LifecycleAction,
-    ) -> Result<CampaignState, RuntimeError> {
-        match action {
-            LifecycleAction::Start => {
-                self.start(id)?;
-                return Ok(CampaignState::Sending);
-            }
-            LifecycleAction::Stop => return self.stop(id),
-            LifecycleAction::Restart => return self.restart(id),
-            LifecycleAction::RetryFailed => return self.retry_failed(id),
-            _ => {}
-        }
-        let mut changes = Changes::new();
-        let state = self.set_state(id, action, &mut changes)?;
-        self.store.commit(changes)?;
-        self.store.flush()?;
-        Ok(state)
-    }
-
-    /// Stops a campaign: every pending wake-up is cancelled (unsent messages will not go out).
-    pub fn stop(&mut self, id: CampaignId) -> Result<CampaignState, RuntimeError> {
-        let mut changes = Changes::new();
-        let state = self.set_state(id, LifecycleAction::Stop, &mut changes)?;
-        for (due, seq) in self.store.due(id, DateTime::<Utc>::MAX_UTC, usize::MAX)? {
-            changes.unwake(id, seq, due);
-        }
-        self.store.commit(changes)?;
-        self.store.flush()?;
-        Ok(state)
-    }
-
-    /// Restarts a stopped campaign: the schedule of every unfinished recipient is rebuilt.
-    pub fn restart(&mut self, id: CampaignId) -> Result<CampaignState, RuntimeError> {
-        let mut changes = Changes::new();
-        let state = self.set_state(id, LifecycleAction::Restart, &mut changes)?;
-        let now = self.clock.now();
-        for entry in self.store.runs(id) {
-            let (seq, run) = entry?;
-            match run.phase {
-                Phase::Done | Phase::Sending => {}
-                _ => changes.wake(id, seq, run.wake_at().unwrap_or(now).max(now)),
-            }
-        }
-        self.store.commit(changes)?;
-        self.store.flush()?;
-        Ok(state)
-    }
-
-    /// Re-sends the failed messages of a finished campaign: failed recipients resume at the
-    /// step that failed, with a fresh attempt count.
-    pub fn retry_failed(&mut self, id: CampaignId) -> Result<CampaignState, RuntimeError> {
-        let mut changes = Changes::new();
-        let state = self.set_state(id, LifecycleAction::RetryFailed, &mut changes)?;
-        let now = self.clock.now();
-        for entry in self.store.runs(id) {
-            let (seq, run) = entry?;
-            if run.status != RecipientStatus::Failed
-                || run.reason.as_ref().is_some_and(|r| r.code == "filtered")
-            {
-                continue;
-            }
-            let Some(recipient) = self.store.recipient(id, seq)? else {
-                continue;
-            };
-            let mut retried = run.clone();
-            retried.phase = Phase::Sleeping { until: now };
-            retried.attempt = 0;
-            retried.status = RecipientStatus::Scheduled;
-            retried.reason = None;
-            changes.put_run(id, seq, &recipient.phone, &run, &retried);
-        }
-        self.store.commit(changes)?;
-        self.store.flush()?;
-        Ok(state)
-    }
-
-    /// Schedules a draft (or re-schedules a scheduled) campaign to start at `at`.
-    pub fn schedule(&mut self, id: CampaignId, at: DateTime<Utc>) -> Result<(), RuntimeError> {
-        if !self
-            .loaded(id)?
-            .program
-            .workflow
-            .consent
-            .as_ref()
-            .is_some_and(|c| c.acknowledged)
-        {
-            return Err(RuntimeError::NoConsent(id));
-        }
-        let mut changes = Changes::new();
-        self.set_state(id, LifecycleAction::Schedule, &mut changes)?;
-        let loaded = self.loaded(id)?;
-        loaded.record.scheduled_at = Some(at);
-        changes.put_campaign(&loaded.record);
-        self.store.commit(changes)?;
-        self.store.flush()?;
-        Ok(())
-    }
-
-    /// Edits a draft: its name, and/or the workflow text it will run.
-    pub fn edit(
-        &mut self,
-        id: CampaignId,
-        name: Option<&str>,
-        workflow_source: Option<&str>,
-    ) -> Result<(), RuntimeError> {
-        let mut record = self.loaded(id)?.record.clone();
-        transition(record.state, LifecycleAction::Edit).map_err(|source| {
-            RuntimeError::Lifecycle {
-                campaign: id,
-                source,
-            }
-        })?;
-        if let Some(source) = workflow_source {
-            let (workflow, _) = compile_campaign(&self.engine, source)?;
-            record.workflow_id = workflow.id.clone();
-            record.workflow_source = source.to_string();
-        }
-        if let Some(name) = name {
-            record.name = name.to_string();
-        }
-        let mut changes = Changes::new();
-        changes.put_campaign(&record);
-        self.store.commit(changes)?;
-        self.store.flush()?;
-        self.load(record)
-    }
-
-    /// A new draft with the same workflow and recipients (fresh runs, no messages).
-    pub fn duplicate(&mut self, id: CampaignId, name: &str) -> Result<CampaignId, RuntimeError> {
-        let source = self.loaded(id)?.record.workflow_source.clone();
-        let mut recipients = Vec::new();
-        for entry in self.store.runs(id) {
-            let (seq, _) = entry?;
-            if let Some(recipient) = self.store.recipient(id, seq)? {
-                recipients.push((recipient.phone, recipient.fields));
-            }
-        }
-        self.create_campaign(name, &source, recipients)
-    }
-
-    /// Deletes a campaign that is not running, with all its data.
-    pub fn delete(&mut self, id: CampaignId) -> Result<(), RuntimeError> {
-        let state = self.loaded(id)?.record.state;
-        transition(state, LifecycleAction::Delete).map_err(|source| RuntimeError::Lifecycle {
-            campaign: id,
-            source,
-        })?;
-        let mut waiting = Vec::new();
-        for entry in self.store.runs(id) {
-            let (seq, run) = entry?;
-            if matches!(run.phase, Phase::WaitingReply { .. })
-                && let Some(recipient) = self.store.recipient(id, seq)?
-            {
-                waiting.push(recipient.phone);
-            }
-        }
-        self.store.delete_campaign(id, &waiting)?;
-        self.campaigns.remove(&id);
-        Ok(())
-    }
-
     /// Ids of campaigns currently sending.
-    fn running(&self) -> Vec<CampaignId> {
+    pub(crate) fn running(&self) -> Vec<CampaignId> {
         self.campaigns
             .values()
             .filter(|c| c.record.state.is_running())
@@ -659,7 +328,7 @@ impl Runtime {
     }
 
     /// Applies events to runs of one campaign with group commit, then performs the sends.
-    fn process(
+    pub(crate) fn process(
         &mut self,
         id: CampaignId,
         events: Vec<(RecipientSeq, Event, Option<DateTime<Utc>>)>,
@@ -744,7 +413,7 @@ impl Runtime {
             })
     }
 
-    fn step(
+    pub(crate) fn step(
         &mut self,
         id: CampaignId,
         recipient: &RecipientRecord,
@@ -791,7 +460,7 @@ impl Runtime {
         Ok(apply(&loaded.program, recipient, run, event, &mut env))
     }
 
-    fn complete_if_done(&mut self, id: CampaignId) -> Result<(), RuntimeError> {
+    pub(crate) fn complete_if_done(&mut self, id: CampaignId) -> Result<(), RuntimeError> {
         if self.store.next_wake(id)?.is_some() {
             return Ok(());
         }
@@ -835,164 +504,5 @@ impl Runtime {
     /// The campaign record.
     pub fn campaign(&self, id: CampaignId) -> Option<&CampaignRecord> {
         self.campaigns.get(&id).map(|c| &c.record)
-    }
-
-    /// Intents left from before a crash: confirmed by provider lookup, or marked unknown.
-    fn reconcile(&mut self) -> Result<(), RuntimeError> {
-        let now = self.clock.now();
-        for pending in self.store.pending_intents()? {
-            let outbound = &pending.outbound;
-            let id = outbound.campaign;
-            let (Some(recipient), Some(run)) = (
-                self.store.recipient(id, outbound.recipient)?,
-                self.store.run(id, outbound.recipient)?,
-            ) else {
-                continue;
-            };
-            let mut changes = Changes::new();
-            let mut next = run.clone();
-            match self.provider.lookup(&outbound.idempotency_key()) {
-                Some(Lookup::Found { provider_id }) => {
-                    changes.record_result(&answered(
-                        &pending,
-                        &SendOutcome::Accepted { provider_id },
-                        now,
-                    ));
-                    // The answer arrived after all: continue with the next step at the next tick.
-                    next.sent += 1;
-                    next.status = RecipientStatus::Sent;
-                    next.attempt = 0;
-                    next.pc += 1;
-                    next.phase = Phase::Sleeping { until: now };
-                }
-                Some(Lookup::NotFound) => {
-                    // The provider never got it: retry as a new attempt (a new idempotency key).
-                    let mut message = answered(&pending, &SendOutcome::Transient { code: "interrupted".into(), message: "interrupted by a restart before the provider answered; the provider has no record of it".into() }, now);
-                    message.status = MessageStatus::Failed;
-                    changes.record_result(&message);
-                    next.attempt += 1;
-                    next.phase = Phase::Sleeping { until: now };
-                    next.status = RecipientStatus::Scheduled;
-                }
-                None => {
-                    let mut message = answered(
-                        &pending,
-                        &SendOutcome::Transient {
-                            code: "unknown".into(),
-                            message: String::new(),
-                        },
-                        now,
-                    );
-                    message.status = MessageStatus::Unknown;
-                    message.error = Some(Reason { code: "unknown".into(), message: "interrupted by a restart before the provider answered; it may or may not have been sent".into() });
-                    changes.record_result(&message);
-                    next.phase = Phase::Done;
-                    next.status = RecipientStatus::Unknown;
-                    next.reason = message.error.clone();
-                }
-            }
-            changes.put_run(id, outbound.recipient, &recipient.phone, &run, &next);
-            self.store.commit(changes)?;
-        }
-        self.store.flush()?;
-        Ok(())
-    }
-}
-
-/// Calls the provider for every intent. Messages from different sender numbers go out
-/// concurrently (each number has its own rate limit); one number's messages keep their order.
-fn send_all(
-    provider: &dyn Provider,
-    intents: Vec<MessageRecord>,
-    concurrency: usize,
-) -> Vec<(MessageRecord, SendOutcome)> {
-    let mut by_sender: BTreeMap<String, Vec<MessageRecord>> = BTreeMap::new();
-    for intent in intents {
-        by_sender
-            .entry(intent.outbound.from.clone())
-            .or_default()
-            .push(intent);
-    }
-    let send_group = |group: Vec<MessageRecord>| -> Vec<(MessageRecord, SendOutcome)> {
-        group
-            .into_iter()
-            .map(|intent| {
-                let outcome = provider.send(&intent.outbound);
-                (intent, outcome)
-            })
-            .collect()
-    };
-    if by_sender.len() < 2 || concurrency < 2 {
-        return by_sender.into_values().flat_map(send_group).collect();
-    }
-    // Deal the sender groups out to at most `concurrency` workers.
-    let mut lanes: Vec<Vec<Vec<MessageRecord>>> = (0..concurrency.min(by_sender.len()))
-        .map(|_| Vec::new())
-        .collect();
-    let lane_count = lanes.len();
-    for (index, group) in by_sender.into_values().enumerate() {
-        lanes[index % lane_count].push(group);
-    }
-    std::thread::scope(|scope| {
-        let workers: Vec<_> = lanes
-            .into_iter()
-            .map(|lane| {
-                scope.spawn(move || lane.into_iter().flat_map(send_group).collect::<Vec<_>>())
-            })
-            .collect();
-        workers
-            .into_iter()
-            .flat_map(|worker| match worker.join() {
-                Ok(answers) => answers,
-                // A provider that panics takes the whole engine down, as an in-line call would:
-                // the intents are durable, so the restart reconciles them.
-                Err(panic) => std::panic::resume_unwind(panic),
-            })
-            .collect()
-    })
-}
-
-/// A send intent, recorded before the provider call.
-fn intent(outbound: Outbound, now: DateTime<Utc>) -> MessageRecord {
-    MessageRecord {
-        outbound,
-        status: MessageStatus::Sending,
-        provider_id: None,
-        error: None,
-        created_at: now,
-        answered_at: None,
-    }
-}
-
-/// The intent with the provider's answer.
-fn answered(intent: &MessageRecord, outcome: &SendOutcome, now: DateTime<Utc>) -> MessageRecord {
-    let (status, provider_id, error) = match outcome {
-        SendOutcome::Accepted { provider_id } => {
-            (MessageStatus::Sent, Some(provider_id.clone()), None)
-        }
-        SendOutcome::Transient { code, message } | SendOutcome::Permanent { code, message } => (
-            MessageStatus::Failed,
-            None,
-            Some(Reason {
-                code: code.clone(),
-                message: message.clone(),
-            }),
-        ),
-        SendOutcome::Throttled { code, retry_after } => (
-            MessageStatus::Failed,
-            None,
-            Some(Reason {
-                code: code.clone(),
-                message: format!("throttled; retry after {}s", retry_after.as_secs()),
-            }),
-        ),
-    };
-    MessageRecord {
-        outbound: intent.outbound.clone(),
-        status,
-        provider_id,
-        error,
-        created_at: intent.created_at,
-        answered_at: Some(now),
     }
 }

@@ -12,10 +12,15 @@
 //! - [`provider`]: the provider seam and the scripted in-process provider.
 //! - [`records`], [`store`]: what is kept, the key layout, the narrow storage interface.
 //! - [`sled_store`]: that interface on sled.
-//! - [`engine`]: the driver: group commit, provider calls after commit, crash reconciliation.
+//! - [`engine`]: the driver: wake-ups, group commit, provider calls after commit.
+//! - [`campaign_ops`]: operator actions on campaigns (create, start, stop, retry, ...).
+//! - `dispatch`: provider calls, concurrent across sender numbers; `recovery`: start-up
+//!   reconciliation of interrupted sends and of rate limiters.
 #![deny(missing_docs)]
 
+pub mod campaign_ops;
 pub mod clock;
+mod dispatch;
 pub mod engine;
 pub mod executor;
 pub mod lifecycle;
@@ -23,6 +28,7 @@ pub mod pacing;
 pub mod program;
 pub mod provider;
 pub mod records;
+mod recovery;
 pub mod send_window;
 pub mod sled_store;
 pub mod store;

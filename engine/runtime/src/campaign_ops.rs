@@ -1,0 +1,297 @@
+//! Operator actions on campaigns: create (streamed), schedule, start, pause/resume, stop and
+//! restart, retry failed, edit (draft only), duplicate, archive, delete. Each checks the
+//! lifecycle first ([`crate::lifecycle`]) and commits the state with its effects.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+
+use crate::engine::{Loaded, Runtime, RuntimeError, compile_campaign};
+use crate::lifecycle::{CampaignState, LifecycleAction, transition};
+use crate::records::{
+    CampaignId, CampaignRecord, Phase, RecipientRecord, RecipientSeq, RecipientStatus,
+};
+use crate::store::Changes;
+
+impl Runtime {
+    /// Creates a draft campaign from a workflow text and its recipients.
+    pub fn create_campaign(
+        &mut self,
+        name: &str,
+        workflow_source: &str,
+        recipients: impl IntoIterator<Item = (String, BTreeMap<String, String>)>,
+    ) -> Result<CampaignId, RuntimeError> {
+        let (workflow, _) = compile_campaign(&self.engine, workflow_source)?;
+        let id = self.store.generate_id()?;
+        let mut record = CampaignRecord {
+            id,
+            name: name.to_string(),
+            workflow_id: workflow.id.clone(),
+            workflow_source: workflow_source.to_string(),
+            state: CampaignState::Draft,
+            created_at: self.clock.now(),
+            scheduled_at: None,
+            started_at: None,
+            recipients: 0,
+        };
+        // Streamed in chunks: memory stays flat whatever the list size.
+        let mut changes = Changes::new();
+        for (seq, (phone, fields)) in recipients.into_iter().enumerate() {
+            changes.add_recipient(
+                id,
+                &RecipientRecord {
+                    seq: seq as u64,
+                    phone,
+                    fields,
+                },
+            );
+            record.recipients += 1;
+            if record.recipients.is_multiple_of(10_000) {
+                self.store.commit(std::mem::take(&mut changes))?;
+            }
+        }
+        // The campaign appears only once all its recipients are in.
+        changes.put_campaign(&record);
+        self.store.commit(changes)?;
+        self.store.flush()?;
+        self.load(record)?;
+        Ok(id)
+    }
+
+    pub(crate) fn loaded(&mut self, id: CampaignId) -> Result<&mut Loaded, RuntimeError> {
+        self.campaigns
+            .get_mut(&id)
+            .ok_or(RuntimeError::NoCampaign(id))
+    }
+
+    pub(crate) fn set_state(
+        &mut self,
+        id: CampaignId,
+        action: LifecycleAction,
+        changes: &mut Changes,
+    ) -> Result<CampaignState, RuntimeError> {
+        let now = self.clock.now();
+        let loaded = self.loaded(id)?;
+        let next =
+            transition(loaded.record.state, action).map_err(|source| RuntimeError::Lifecycle {
+                campaign: id,
+                source,
+            })?;
+        loaded.record.state = next;
+        if next == CampaignState::Sending && loaded.record.started_at.is_none() {
+            loaded.record.started_at = Some(now);
+        }
+        changes.put_campaign(&loaded.record);
+        Ok(next)
+    }
+
+    /// Starts a campaign now: every recipient is woken.
+    pub fn start(&mut self, id: CampaignId) -> Result<(), RuntimeError> {
+        let consented = {
+            let loaded = self.loaded(id)?;
+            loaded
+                .program
+                .workflow
+                .consent
+                .as_ref()
+                .is_some_and(|c| c.acknowledged)
+        };
+        if !consented {
+            return Err(RuntimeError::NoConsent(id));
+        }
+        let mut changes = Changes::new();
+        self.set_state(id, LifecycleAction::Start, &mut changes)?;
+        let now = self.clock.now();
+        let seqs: Vec<RecipientSeq> = self
+            .store
+            .runs(id)
+            .filter_map(Result::ok)
+            .filter(|(_, run)| !run.is_done())
+            .map(|(seq, _)| seq)
+            .collect();
+        self.store.commit(changes)?;
+        self.wake_all(id, &seqs, now)
+    }
+
+    fn wake_all(
+        &mut self,
+        id: CampaignId,
+        seqs: &[RecipientSeq],
+        at: DateTime<Utc>,
+    ) -> Result<(), RuntimeError> {
+        for chunk in seqs.chunks(10_000) {
+            let mut changes = Changes::new();
+            for seq in chunk {
+                changes.wake(id, *seq, at);
+            }
+            self.store.commit(changes)?;
+        }
+        self.store.flush()?;
+        Ok(())
+    }
+
+    /// Applies a lifecycle action that needs no per-recipient work (pause, resume, archive).
+    pub fn act(
+        &mut self,
+        id: CampaignId,
+        action: LifecycleAction,
+    ) -> Result<CampaignState, RuntimeError> {
+        match action {
+            LifecycleAction::Start => {
+                self.start(id)?;
+                return Ok(CampaignState::Sending);
+            }
+            LifecycleAction::Stop => return self.stop(id),
+            LifecycleAction::Restart => return self.restart(id),
+            LifecycleAction::RetryFailed => return self.retry_failed(id),
+            _ => {}
+        }
+        let mut changes = Changes::new();
+        let state = self.set_state(id, action, &mut changes)?;
+        self.store.commit(changes)?;
+        self.store.flush()?;
+        Ok(state)
+    }
+
+    /// Stops a campaign: every pending wake-up is cancelled (unsent messages will not go out).
+    pub fn stop(&mut self, id: CampaignId) -> Result<CampaignState, RuntimeError> {
+        let mut changes = Changes::new();
+        let state = self.set_state(id, LifecycleAction::Stop, &mut changes)?;
+        for (due, seq) in self.store.due(id, DateTime::<Utc>::MAX_UTC, usize::MAX)? {
+            changes.unwake(id, seq, due);
+        }
+        self.store.commit(changes)?;
+        self.store.flush()?;
+        Ok(state)
+    }
+
+    /// Restarts a stopped campaign: the schedule of every unfinished recipient is rebuilt.
+    pub fn restart(&mut self, id: CampaignId) -> Result<CampaignState, RuntimeError> {
+        let mut changes = Changes::new();
+        let state = self.set_state(id, LifecycleAction::Restart, &mut changes)?;
+        let now = self.clock.now();
+        for entry in self.store.runs(id) {
+            let (seq, run) = entry?;
+            match run.phase {
+                Phase::Done | Phase::Sending => {}
+                _ => changes.wake(id, seq, run.wake_at().unwrap_or(now).max(now)),
+            }
+        }
+        self.store.commit(changes)?;
+        self.store.flush()?;
+        Ok(state)
+    }
+
+    /// Re-sends the failed messages of a finished campaign: failed recipients resume at the
+    /// step that failed, with a fresh attempt count.
+    pub fn retry_failed(&mut self, id: CampaignId) -> Result<CampaignState, RuntimeError> {
+        let mut changes = Changes::new();
+        let state = self.set_state(id, LifecycleAction::RetryFailed, &mut changes)?;
+        let now = self.clock.now();
+        for entry in self.store.runs(id) {
+            let (seq, run) = entry?;
+            if run.status != RecipientStatus::Failed
+                || run.reason.as_ref().is_some_and(|r| r.code == "filtered")
+            {
+                continue;
+            }
+            let Some(recipient) = self.store.recipient(id, seq)? else {
+                continue;
+            };
+            let mut retried = run.clone();
+            retried.phase = Phase::Sleeping { until: now };
+            retried.attempt = 0;
+            retried.status = RecipientStatus::Scheduled;
+            retried.reason = None;
+            changes.put_run(id, seq, &recipient.phone, &run, &retried);
+        }
+        self.store.commit(changes)?;
+        self.store.flush()?;
+        Ok(state)
+    }
+
+    /// Schedules a draft (or re-schedules a scheduled) campaign to start at `at`.
+    pub fn schedule(&mut self, id: CampaignId, at: DateTime<Utc>) -> Result<(), RuntimeError> {
+        if !self
+            .loaded(id)?
+            .program
+            .workflow
+            .consent
+            .as_ref()
+            .is_some_and(|c| c.acknowledged)
+        {
+            return Err(RuntimeError::NoConsent(id));
+        }
+        let mut changes = Changes::new();
+        self.set_state(id, LifecycleAction::Schedule, &mut changes)?;
+        let loaded = self.loaded(id)?;
+        loaded.record.scheduled_at = Some(at);
+        changes.put_campaign(&loaded.record);
+        self.store.commit(changes)?;
+        self.store.flush()?;
+        Ok(())
+    }
+
+    /// Edits a draft: its name, and/or the workflow text it will run.
+    pub fn edit(
+        &mut self,
+        id: CampaignId,
+        name: Option<&str>,
+        workflow_source: Option<&str>,
+    ) -> Result<(), RuntimeError> {
+        let mut record = self.loaded(id)?.record.clone();
+        transition(record.state, LifecycleAction::Edit).map_err(|source| {
+            RuntimeError::Lifecycle {
+                campaign: id,
+                source,
+            }
+        })?;
+        if let Some(source) = workflow_source {
+            let (workflow, _) = compile_campaign(&self.engine, source)?;
+            record.workflow_id = workflow.id.clone();
+            record.workflow_source = source.to_string();
+        }
+        if let Some(name) = name {
+            record.name = name.to_string();
+        }
+        let mut changes = Changes::new();
+        changes.put_campaign(&record);
+        self.store.commit(changes)?;
+        self.store.flush()?;
+        self.load(record)
+    }
+
+    /// A new draft with the same workflow and recipients (fresh runs, no messages).
+    pub fn duplicate(&mut self, id: CampaignId, name: &str) -> Result<CampaignId, RuntimeError> {
+        let source = self.loaded(id)?.record.workflow_source.clone();
+        let mut recipients = Vec::new();
+        for entry in self.store.runs(id) {
+            let (seq, _) = entry?;
+            if let Some(recipient) = self.store.recipient(id, seq)? {
+                recipients.push((recipient.phone, recipient.fields));
+            }
+        }
+        self.create_campaign(name, &source, recipients)
+    }
+
+    /// Deletes a campaign that is not running, with all its data.
+    pub fn delete(&mut self, id: CampaignId) -> Result<(), RuntimeError> {
+        let state = self.loaded(id)?.record.state;
+        transition(state, LifecycleAction::Delete).map_err(|source| RuntimeError::Lifecycle {
+            campaign: id,
+            source,
+        })?;
+        let mut waiting = Vec::new();
+        for entry in self.store.runs(id) {
+            let (seq, run) = entry?;
+            if matches!(run.phase, Phase::WaitingReply { .. })
+                && let Some(recipient) = self.store.recipient(id, seq)?
+            {
+                waiting.push(recipient.phone);
+            }
+        }
+        self.store.delete_campaign(id, &waiting)?;
+        self.campaigns.remove(&id);
+        Ok(())
+    }
+}
