@@ -1,0 +1,764 @@
+//! `mock`: a provider plugin that sends nowhere.
+//!
+//! Every outcome is a pure function of the plugin's settings and the
+//! message's idempotency key, so the same message always gets the same
+//! outcome, run after run, and tests can predict it:
+//!
+//! - `to` listed in `permanent-failure-numbers`, or more segments than
+//!   `max-segments`: permanent failure;
+//! - otherwise a number `u` in `[0, 1)` is drawn from a hash of `seed` and the
+//!   idempotency key: `u < throttle-rate` is throttled (retry after
+//!   `retry-after-ms`), `u < throttle-rate + failure-rate` is a transient
+//!   failure, anything else is accepted with receipt `mock-<16 hex digits>`.
+//!
+//! `lookup` "has" every message whose draw is a success (it is not given the
+//! recipient, so `permanent-failure-numbers` do not apply) and reports it
+//! delivered. `parse-webhook` accepts a JSON body, one event or a list of
+//! them; see [`WebhookEvent`]. When `webhook-token` is set, requests must
+//! carry it in the `X-Mock-Token` header.
+//!
+//! The settings are described, as JSON Schema, in this crate's `plugin.toml`.
+
+use serde::Deserialize;
+use switchboard_plugin_sdk::{
+    self as sdk, Capabilities, DeliveryStatus, Event, InboundMessage, LookupResult, Message,
+    PluginInfo, Provider, Receipt, SendError, StatusUpdate, WebhookError, WebhookRequest,
+};
+
+/// The setting keys this plugin reads, as declared in `plugin.toml`.
+pub const SETTING_KEYS: [&str; 8] = [
+    "failure-rate",
+    "throttle-rate",
+    "permanent-failure-numbers",
+    "retry-after-ms",
+    "seed",
+    "max-segments",
+    "rate-per-second",
+    "webhook-token",
+];
+
+/// Header that carries `webhook-token`.
+pub const TOKEN_HEADER: &str = "x-mock-token";
+
+/// The plugin's settings, parsed and checked.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Settings {
+    /// Share of messages that fail transiently, in `[0, 1]`.
+    pub failure_rate: f64,
+    /// Share of messages that are throttled, in `[0, 1]`.
+    pub throttle_rate: f64,
+    /// Recipients whose messages always fail permanently.
+    pub permanent_failure_numbers: Vec<String>,
+    /// `retry-after-ms` of throttled outcomes.
+    pub retry_after_ms: u64,
+    /// Mixed into every draw: change it to get other outcomes for the same keys.
+    pub seed: String,
+    /// Longest message accepted, in segments.
+    pub max_segments: u32,
+    /// Rate `describe` suggests, per second.
+    pub rate_per_second: Option<f64>,
+    /// Shared secret webhooks must carry, if any.
+    pub webhook_token: Option<String>,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            failure_rate: 0.0,
+            throttle_rate: 0.0,
+            permanent_failure_numbers: Vec::new(),
+            retry_after_ms: 1_000,
+            seed: String::new(),
+            max_segments: 10,
+            rate_per_second: Some(100.0),
+            webhook_token: None,
+        }
+    }
+}
+
+impl Settings {
+    /// Reads the settings through `get` (the host's `config-get`, or a map in
+    /// tests). Blank values count as absent.
+    pub fn from_config(get: impl Fn(&str) -> Option<String>) -> Result<Settings, String> {
+        let get = |key: &str| get(key).filter(|v| !v.trim().is_empty());
+        let defaults = Settings::default();
+        let failure_rate = parse_rate(get("failure-rate"), "failure-rate")?;
+        let throttle_rate = parse_rate(get("throttle-rate"), "throttle-rate")?;
+        if failure_rate + throttle_rate > 1.0 {
+            return Err(format!(
+                "failure-rate ({failure_rate}) plus throttle-rate ({throttle_rate}) exceeds 1"
+            ));
+        }
+        let permanent_failure_numbers = get("permanent-failure-numbers")
+            .map(|list| {
+                list.split(',')
+                    .map(str::trim)
+                    .filter(|n| !n.is_empty())
+                    .map(str::to_string)
+                    .collect()
+            })
+            .unwrap_or_default();
+        let rate_per_second = match get("rate-per-second") {
+            None => defaults.rate_per_second,
+            Some(text) => match text.trim().parse::<f64>() {
+                Ok(rate) if rate.is_finite() && rate > 0.0 => Some(rate),
+                _ => {
+                    return Err(format!(
+                        "rate-per-second: {text:?} is not a positive number"
+                    ));
+                }
+            },
+        };
+        Ok(Settings {
+            failure_rate,
+            throttle_rate,
+            permanent_failure_numbers,
+            retry_after_ms: parse_number(get("retry-after-ms"), "retry-after-ms")?
+                .unwrap_or(defaults.retry_after_ms),
+            seed: get("seed").unwrap_or_default(),
+            max_segments: match parse_number(get("max-segments"), "max-segments")? {
+                None => defaults.max_segments,
+                Some(0) => return Err("max-segments: must be at least 1".into()),
+                Some(n) => n,
+            },
+            rate_per_second,
+            webhook_token: get("webhook-token"),
+        })
+    }
+
+    /// The draw for `idempotency_key`: a hash of the seed and the key.
+    fn hash(&self, idempotency_key: &str) -> u64 {
+        let mut state = Fnv1a::new();
+        state.write(self.seed.as_bytes());
+        state.write(&[0xff]); // cannot occur in UTF-8: seed and key stay apart
+        state.write(idempotency_key.as_bytes());
+        mix(state.finish())
+    }
+
+    /// What happens to a message. `to` and `segments` are `None` in lookups,
+    /// which do not know them.
+    pub fn outcome(&self, idempotency_key: &str, to: Option<&str>, segments: u32) -> Outcome {
+        if let Some(to) = to
+            && self.permanent_failure_numbers.iter().any(|n| n == to)
+        {
+            return Outcome::Permanent {
+                code: "mock-blocked-number".into(),
+                message: format!("{to} is in permanent-failure-numbers"),
+            };
+        }
+        if segments > self.max_segments {
+            return Outcome::Permanent {
+                code: "mock-too-long".into(),
+                message: format!("{segments} segments; max-segments is {}", self.max_segments),
+            };
+        }
+        let hash = self.hash(idempotency_key);
+        // The top 53 bits as a fraction in [0, 1).
+        let draw = (hash >> 11) as f64 / (1u64 << 53) as f64;
+        if draw < self.throttle_rate {
+            Outcome::Throttled {
+                retry_after_ms: self.retry_after_ms,
+            }
+        } else if draw < self.throttle_rate + self.failure_rate {
+            Outcome::Transient
+        } else {
+            Outcome::Accepted {
+                provider_message_id: format!("mock-{hash:016x}"),
+            }
+        }
+    }
+}
+
+/// What the mock does with a message.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// Sent; the receipt carries this id.
+    Accepted {
+        /// `mock-<16 hex digits>`.
+        provider_message_id: String,
+    },
+    /// Fails permanently.
+    Permanent {
+        /// Error code.
+        code: String,
+        /// Error message.
+        message: String,
+    },
+    /// Fails transiently.
+    Transient,
+    /// Asks the engine to slow down.
+    Throttled {
+        /// Wait before the next attempt.
+        retry_after_ms: u64,
+    },
+}
+
+fn parse_rate(value: Option<String>, key: &str) -> Result<f64, String> {
+    let Some(text) = value else { return Ok(0.0) };
+    match text.trim().parse::<f64>() {
+        Ok(rate) if (0.0..=1.0).contains(&rate) => Ok(rate),
+        _ => Err(format!("{key}: {text:?} is not a number between 0 and 1")),
+    }
+}
+
+fn parse_number<T: std::str::FromStr>(
+    value: Option<String>,
+    key: &str,
+) -> Result<Option<T>, String> {
+    value
+        .map(|text| {
+            text.trim()
+                .parse::<T>()
+                .map_err(|_| format!("{key}: {text:?} is not a whole number"))
+        })
+        .transpose()
+}
+
+/// 64-bit FNV-1a: tiny, stable across platforms and releases (unlike
+/// `std::hash`), which the determinism promise needs.
+struct Fnv1a(u64);
+
+impl Fnv1a {
+    fn new() -> Self {
+        Fnv1a(0xcbf2_9ce4_8422_2325)
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &byte in bytes {
+            self.0 ^= u64::from(byte);
+            self.0 = self.0.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+/// The splitmix64 finalizer: spreads FNV's output over all 64 bits so that
+/// nearby keys (`msg-1`, `msg-2`) get unrelated draws.
+fn mix(mut z: u64) -> u64 {
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+/// One event of a webhook body (`"type"` selects the kind; field names are
+/// kebab-case, as in the WIT).
+///
+/// ```json
+/// {"type": "inbound", "provider-message-id": "in-1", "from": "+15550001",
+///  "to": "+15550002", "body": "STOP", "media": [], "received-at-ms": 1700000000000}
+/// {"type": "status", "provider-message-id": "mock-…", "status": "delivered",
+///  "error-code": null, "error-message": null, "opt-out": null}
+/// ```
+#[derive(Debug, Deserialize)]
+#[serde(
+    tag = "type",
+    rename_all = "kebab-case",
+    rename_all_fields = "kebab-case"
+)]
+pub enum WebhookEvent {
+    /// A message from a recipient.
+    Inbound {
+        /// The provider's id of the inbound message.
+        provider_message_id: String,
+        /// Sender.
+        from: String,
+        /// Our number.
+        to: String,
+        /// Text.
+        #[serde(default)]
+        body: String,
+        /// Media URLs.
+        #[serde(default)]
+        media: Vec<String>,
+        /// When it was received.
+        #[serde(default)]
+        received_at_ms: Option<u64>,
+    },
+    /// A delivery report.
+    Status {
+        /// The id our receipt carried.
+        provider_message_id: String,
+        /// New state.
+        status: WebhookStatus,
+        /// Provider error code.
+        #[serde(default)]
+        error_code: Option<String>,
+        /// Provider error message.
+        #[serde(default)]
+        error_message: Option<String>,
+        /// Opt-out change.
+        #[serde(default)]
+        opt_out: Option<bool>,
+    },
+}
+
+/// `status` of a [`WebhookEvent::Status`].
+#[derive(Clone, Copy, Debug, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+#[allow(missing_docs)]
+pub enum WebhookStatus {
+    Queued,
+    Sent,
+    Delivered,
+    Undelivered,
+    Failed,
+    Unknown,
+}
+
+impl From<WebhookStatus> for DeliveryStatus {
+    fn from(status: WebhookStatus) -> Self {
+        match status {
+            WebhookStatus::Queued => DeliveryStatus::Queued,
+            WebhookStatus::Sent => DeliveryStatus::Sent,
+            WebhookStatus::Delivered => DeliveryStatus::Delivered,
+            WebhookStatus::Undelivered => DeliveryStatus::Undelivered,
+            WebhookStatus::Failed => DeliveryStatus::Failed,
+            WebhookStatus::Unknown => DeliveryStatus::Unknown,
+        }
+    }
+}
+
+impl From<WebhookEvent> for Event {
+    fn from(event: WebhookEvent) -> Self {
+        match event {
+            WebhookEvent::Inbound {
+                provider_message_id,
+                from,
+                to,
+                body,
+                media,
+                received_at_ms,
+            } => Event::Inbound(InboundMessage {
+                provider_message_id,
+                from,
+                to,
+                body,
+                media,
+                received_at_ms,
+            }),
+            WebhookEvent::Status {
+                provider_message_id,
+                status,
+                error_code,
+                error_message,
+                opt_out,
+            } => Event::Status(StatusUpdate {
+                provider_message_id,
+                status: status.into(),
+                error_code,
+                error_message,
+                opt_out,
+            }),
+        }
+    }
+}
+
+/// Parses a webhook body: one [`WebhookEvent`] or a JSON array of them.
+pub fn parse_events(body: &[u8]) -> Result<Vec<Event>, WebhookError> {
+    let malformed = |e: serde_json::Error| WebhookError::Malformed(format!("invalid body: {e}"));
+    let value: serde_json::Value = serde_json::from_slice(body).map_err(malformed)?;
+    let events: Vec<WebhookEvent> = if value.is_array() {
+        serde_json::from_value(value).map_err(malformed)?
+    } else {
+        vec![serde_json::from_value(value).map_err(malformed)?]
+    };
+    Ok(events.into_iter().map(Event::from).collect())
+}
+
+/// Compares without an early exit, so timing does not reveal the token.
+fn same_secret(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// The provider: its settings, or why they are invalid.
+#[derive(Debug)]
+pub struct MockProvider {
+    settings: Result<Settings, String>,
+}
+
+impl MockProvider {
+    /// A provider with the given settings (tests build it this way).
+    pub fn with_settings(settings: Result<Settings, String>) -> Self {
+        MockProvider { settings }
+    }
+}
+
+impl Provider for MockProvider {
+    fn new() -> Self {
+        let settings = Settings::from_config(sdk::host::config);
+        if let Err(why) = &settings {
+            sdk::host::error(&format!("mock provider: invalid settings: {why}"));
+        }
+        MockProvider::with_settings(settings)
+    }
+
+    fn describe(&self) -> PluginInfo {
+        let defaults = Settings::default();
+        let settings = self.settings.as_ref().unwrap_or(&defaults);
+        PluginInfo {
+            name: "mock".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+            capabilities: Capabilities::MMS
+                | Capabilities::LOOKUP
+                | Capabilities::STATUS_WEBHOOKS
+                | Capabilities::INBOUND,
+            max_segments: settings.max_segments,
+            default_rate_per_second: settings.rate_per_second,
+        }
+    }
+
+    fn send(&self, message: Message) -> Result<Receipt, SendError> {
+        let settings = self
+            .settings
+            .as_ref()
+            .map_err(|why| SendError::permanent("config-invalid", why.clone()))?;
+        match settings.outcome(
+            &message.idempotency_key,
+            Some(&message.to),
+            message.segments,
+        ) {
+            Outcome::Accepted {
+                provider_message_id,
+            } => Ok(Receipt {
+                provider_message_id,
+                segments: Some(message.segments),
+            }),
+            Outcome::Permanent { code, message } => Err(SendError::permanent(code, message)),
+            Outcome::Transient => Err(SendError::transient(
+                "mock-transient",
+                "simulated transient failure (failure-rate)",
+            )),
+            Outcome::Throttled { retry_after_ms } => Err(SendError::throttled(
+                retry_after_ms,
+                "mock-throttled",
+                "simulated throttling (throttle-rate)",
+            )),
+        }
+    }
+
+    fn parse_webhook(&self, request: WebhookRequest) -> Result<Vec<Event>, WebhookError> {
+        let settings = self
+            .settings
+            .as_ref()
+            .map_err(|why| WebhookError::Unsupported(format!("invalid settings: {why}")))?;
+        if let Some(token) = &settings.webhook_token {
+            let given = request.header(TOKEN_HEADER).unwrap_or_default();
+            if !same_secret(given.as_bytes(), token.as_bytes()) {
+                return Err(WebhookError::BadSignature(format!(
+                    "missing or wrong {TOKEN_HEADER} header"
+                )));
+            }
+        }
+        parse_events(&request.body)
+    }
+
+    fn lookup(
+        &self,
+        idempotency_key: &str,
+        provider_message_id: Option<&str>,
+    ) -> Option<LookupResult> {
+        let settings = self.settings.as_ref().ok()?;
+        let Outcome::Accepted {
+            provider_message_id: id,
+        } = settings.outcome(idempotency_key, None, 0)
+        else {
+            return None;
+        };
+        if provider_message_id.is_some_and(|given| given != id) {
+            return None;
+        }
+        Some(LookupResult {
+            provider_message_id: id,
+            status: DeliveryStatus::Delivered,
+            error_code: None,
+            error_message: None,
+        })
+    }
+}
+
+sdk::export_provider!(MockProvider);
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    fn settings(pairs: &[(&str, &str)]) -> Result<Settings, String> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Settings::from_config(|key| map.get(key).cloned())
+    }
+
+    fn provider(pairs: &[(&str, &str)]) -> MockProvider {
+        MockProvider::with_settings(settings(pairs))
+    }
+
+    fn message(key: &str, to: &str) -> Message {
+        Message {
+            id: format!("id-{key}"),
+            idempotency_key: key.into(),
+            from: "+15550000".into(),
+            to: to.into(),
+            body: "hello".into(),
+            media: Vec::new(),
+            segments: 1,
+        }
+    }
+
+    fn request(headers: &[(&str, &str)], body: &str) -> WebhookRequest {
+        WebhookRequest {
+            method: "POST".into(),
+            path: "/webhooks/mock".into(),
+            query: String::new(),
+            headers: headers
+                .iter()
+                .map(|(n, v)| (n.to_string(), v.to_string()))
+                .collect(),
+            body: body.as_bytes().to_vec(),
+        }
+    }
+
+    #[test]
+    fn defaults_accept_everything() {
+        let p = provider(&[]);
+        let receipt = p.send(message("k1", "+15550001")).expect("accepted");
+        assert!(receipt.provider_message_id.starts_with("mock-"));
+        assert_eq!(receipt.provider_message_id.len(), "mock-".len() + 16);
+        assert_eq!(receipt.segments, Some(1));
+    }
+
+    #[test]
+    fn outcomes_are_deterministic_per_key_and_seed() {
+        let p = provider(&[("failure-rate", "0.3"), ("throttle-rate", "0.2")]);
+        let first: Vec<_> = (0..50)
+            .map(|i| p.send(message(&format!("k{i}"), "+1")))
+            .collect();
+        let again: Vec<_> = (0..50)
+            .map(|i| p.send(message(&format!("k{i}"), "+1")))
+            .collect();
+        assert_eq!(first, again);
+        let reseeded = provider(&[
+            ("failure-rate", "0.3"),
+            ("throttle-rate", "0.2"),
+            ("seed", "other"),
+        ]);
+        let other: Vec<_> = (0..50)
+            .map(|i| reseeded.send(message(&format!("k{i}"), "+1")))
+            .collect();
+        assert_ne!(first, other);
+    }
+
+    #[test]
+    fn rates_are_roughly_honoured() {
+        let s = settings(&[("failure-rate", "0.25"), ("throttle-rate", "0.1")]).expect("valid");
+        let (mut transient, mut throttled) = (0, 0);
+        for i in 0..10_000 {
+            match s.outcome(&format!("msg-{i}"), Some("+1"), 1) {
+                Outcome::Transient => transient += 1,
+                Outcome::Throttled { retry_after_ms } => {
+                    assert_eq!(retry_after_ms, 1_000);
+                    throttled += 1;
+                }
+                Outcome::Accepted { .. } => {}
+                Outcome::Permanent { .. } => panic!("no permanent failures configured"),
+            }
+        }
+        assert!((2_250..2_750).contains(&transient), "transient {transient}");
+        assert!((800..1_200).contains(&throttled), "throttled {throttled}");
+    }
+
+    #[test]
+    fn all_or_nothing_rates() {
+        let throttled = provider(&[("throttle-rate", "1"), ("retry-after-ms", "250")]);
+        assert_eq!(
+            throttled.send(message("k", "+1")),
+            Err(SendError::throttled(
+                250,
+                "mock-throttled",
+                "simulated throttling (throttle-rate)"
+            ))
+        );
+        let failing = provider(&[("failure-rate", "1.0")]);
+        assert!(matches!(
+            failing.send(message("k", "+1")),
+            Err(SendError::Transient(_))
+        ));
+    }
+
+    #[test]
+    fn permanent_failures_by_number_and_length() {
+        let p = provider(&[
+            ("permanent-failure-numbers", " +15550001 , +15550002,,"),
+            ("max-segments", "3"),
+        ]);
+        let err = p.send(message("k", "+15550002")).expect_err("blocked");
+        assert_eq!(err.info().code, "mock-blocked-number");
+        assert!(p.send(message("k", "+15550003")).is_ok());
+        let mut long = message("k", "+15550003");
+        long.segments = 4;
+        assert_eq!(
+            p.send(long).expect_err("too long").info().code,
+            "mock-too-long"
+        );
+    }
+
+    #[test]
+    fn invalid_settings_fail_every_send_permanently() {
+        for bad in [
+            ("failure-rate", "1.5"),
+            ("throttle-rate", "abc"),
+            ("retry-after-ms", "-1"),
+            ("max-segments", "0"),
+            ("rate-per-second", "0"),
+        ] {
+            let p = provider(&[bad]);
+            let err = p.send(message("k", "+1")).expect_err("invalid settings");
+            assert_eq!(err.info().code, "config-invalid", "{bad:?}");
+            assert!(err.info().message.contains(bad.0), "{bad:?}: {err:?}");
+        }
+        assert!(settings(&[("failure-rate", "0.6"), ("throttle-rate", "0.6")]).is_err());
+        assert_eq!(settings(&[("failure-rate", "  ")]), Ok(Settings::default()));
+    }
+
+    #[test]
+    fn lookup_has_exactly_the_successful_messages() {
+        let p = provider(&[("failure-rate", "0.5")]);
+        for i in 0..200 {
+            let key = format!("k{i}");
+            let sent = p.send(message(&key, "+1"));
+            let found = p.lookup(&key, None);
+            match sent {
+                Ok(receipt) => {
+                    let found = found.expect("accepted messages are found");
+                    assert_eq!(found.provider_message_id, receipt.provider_message_id);
+                    assert_eq!(found.status, DeliveryStatus::Delivered);
+                    assert!(p.lookup(&key, Some(&receipt.provider_message_id)).is_some());
+                    assert!(p.lookup(&key, Some("mock-other")).is_none());
+                }
+                Err(_) => assert!(found.is_none()),
+            }
+        }
+    }
+
+    #[test]
+    fn describe_reports_settings() {
+        let info = provider(&[("max-segments", "4"), ("rate-per-second", "2.5")]).describe();
+        assert_eq!(info.name, "mock");
+        assert_eq!(info.max_segments, 4);
+        assert_eq!(info.default_rate_per_second, Some(2.5));
+        assert!(
+            info.capabilities
+                .contains(Capabilities::LOOKUP | Capabilities::MMS)
+        );
+    }
+
+    #[test]
+    fn webhooks_parse_inbound_and_status_events() {
+        let p = provider(&[]);
+        let events = p
+            .parse_webhook(request(
+                &[],
+                r#"[{"type": "inbound", "provider-message-id": "in-1", "from": "+1",
+                     "to": "+2", "body": "STOP", "received-at-ms": 5},
+                    {"type": "status", "provider-message-id": "mock-1",
+                     "status": "undelivered", "error-code": "30003", "opt-out": true}]"#,
+            ))
+            .expect("valid");
+        assert_eq!(
+            events,
+            vec![
+                Event::Inbound(InboundMessage {
+                    provider_message_id: "in-1".into(),
+                    from: "+1".into(),
+                    to: "+2".into(),
+                    body: "STOP".into(),
+                    media: Vec::new(),
+                    received_at_ms: Some(5),
+                }),
+                Event::Status(StatusUpdate {
+                    provider_message_id: "mock-1".into(),
+                    status: DeliveryStatus::Undelivered,
+                    error_code: Some("30003".into()),
+                    error_message: None,
+                    opt_out: Some(true),
+                }),
+            ]
+        );
+        let single = p
+            .parse_webhook(request(
+                &[],
+                r#"{"type":"status","provider-message-id":"m","status":"delivered"}"#,
+            ))
+            .expect("a single object is accepted");
+        assert_eq!(single.len(), 1);
+    }
+
+    #[test]
+    fn malformed_webhooks_are_rejected() {
+        let p = provider(&[]);
+        for body in [
+            "",
+            "not json",
+            r#"{"type":"bounce"}"#,
+            r#"{"type":"status","provider-message-id":"m","status":"lost"}"#,
+            r#"{"type":"inbound","from":"+1"}"#,
+        ] {
+            assert!(
+                matches!(
+                    p.parse_webhook(request(&[], body)),
+                    Err(WebhookError::Malformed(_))
+                ),
+                "{body:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn webhook_token_is_checked() {
+        let p = provider(&[("webhook-token", "s3cret")]);
+        let body = r#"{"type":"status","provider-message-id":"m","status":"sent"}"#;
+        assert!(
+            p.parse_webhook(request(&[("X-Mock-Token", "s3cret")], body))
+                .is_ok()
+        );
+        for headers in [&[][..], &[("x-mock-token", "wrong")][..]] {
+            assert!(matches!(
+                p.parse_webhook(request(headers, body)),
+                Err(WebhookError::BadSignature(_))
+            ));
+        }
+    }
+
+    #[test]
+    fn manifest_declares_exactly_the_settings_read() {
+        let manifest: toml::Table =
+            toml::from_str(include_str!("../plugin.toml")).expect("plugin.toml is TOML");
+        assert_eq!(manifest["name"].as_str(), Some("mock"));
+        assert_eq!(manifest["kind"].as_str(), Some("provider"));
+        assert_eq!(
+            manifest["version"].as_str(),
+            Some(env!("CARGO_PKG_VERSION"))
+        );
+        let schema_text = manifest["settings-schema"]
+            .as_str()
+            .expect("settings-schema is a string");
+        let schema: serde_json::Value =
+            serde_json::from_str(schema_text).expect("settings-schema is JSON");
+        let mut declared: Vec<&str> = schema["properties"]
+            .as_object()
+            .expect("schema has properties")
+            .keys()
+            .map(String::as_str)
+            .collect();
+        declared.sort_unstable();
+        let mut read = SETTING_KEYS.to_vec();
+        read.sort_unstable();
+        assert_eq!(declared, read);
+    }
+}
