@@ -1,0 +1,44 @@
+//! Plugin failures. Every message names the plugin and its version, so an operator knows
+//! which of their plugins misbehaved.
+
+/// A plugin could not be loaded or a call into it failed.
+#[derive(Debug, thiserror::Error)]
+pub enum PluginError {
+    /// The engine could not be configured (a build defect).
+    #[error("plugin engine: {0}")]
+    Engine(String),
+    /// The `.wasm` file is not a component of a supported world.
+    #[error("plugin {plugin}: cannot load: {reason}")]
+    Load {
+        /// The plugin (file or name).
+        plugin: String,
+        /// Why.
+        reason: String,
+    },
+    /// A call exceeded its deadline and was interrupted.
+    #[error(
+        "plugin {plugin} {version}: `{call}` exceeded its {limit_ms} ms deadline and was interrupted"
+    )]
+    Deadline {
+        /// The plugin.
+        plugin: String,
+        /// Its version.
+        version: String,
+        /// Which export.
+        call: &'static str,
+        /// The deadline.
+        limit_ms: u64,
+    },
+    /// A call trapped (panic, out-of-bounds, memory refused, ...).
+    #[error("plugin {plugin} {version}: `{call}` failed: {cause}")]
+    Call {
+        /// The plugin.
+        plugin: String,
+        /// Its version.
+        version: String,
+        /// Which export.
+        call: &'static str,
+        /// The trap or error, as wasmtime reports it.
+        cause: String,
+    },
+}

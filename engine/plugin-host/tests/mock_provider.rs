@@ -1,0 +1,123 @@
+//! The bundled mock provider plugin (built from `plugins/` and embedded by this crate's build
+//! script), driven through the runtime's `Provider` trait.
+
+use std::collections::BTreeMap;
+
+use switchboard_plugin_host::{Limits, PluginHost, ProviderPlugin};
+use switchboard_runtime::provider::{Lookup, Provider, SendOutcome};
+use switchboard_runtime::records::Outbound;
+
+fn mock_wasm() -> Vec<u8> {
+    switchboard_plugin_host::bundled::PROVIDER_MOCK.to_vec()
+}
+
+fn message(to: &str, attempt: u32) -> Outbound {
+    Outbound {
+        campaign: 1,
+        recipient: 7,
+        pc: 0,
+        attempt,
+        step_id: "welcome".into(),
+        variant: "main".into(),
+        from: "+14165550100".into(),
+        to: to.into(),
+        body: "hello".into(),
+        media: Vec::new(),
+        segments: 1,
+    }
+}
+
+fn load(settings: &[(&str, &str)]) -> ProviderPlugin {
+    let host = PluginHost::new(Limits::default()).expect("host");
+    let settings: BTreeMap<String, String> = settings
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    ProviderPlugin::load(&host, "provider_mock.wasm", &mock_wasm(), settings).expect("load mock")
+}
+
+#[test]
+fn the_mock_describes_itself_and_accepts_messages() {
+    let plugin = load(&[]);
+    assert_eq!(plugin.name(), "mock");
+    match plugin.send(&message("+14165550001", 0)) {
+        SendOutcome::Accepted { provider_id } => {
+            assert!(provider_id.starts_with("mock-"), "{provider_id}")
+        }
+        other => panic!("expected acceptance, got {other:?}"),
+    }
+}
+
+#[test]
+fn outcomes_are_deterministic_per_message_and_configurable() {
+    let plugin = load(&[("permanent-failure-numbers", "+14165550002")]);
+    let first = plugin.send(&message("+14165550001", 0));
+    assert_eq!(
+        plugin.send(&message("+14165550001", 0)),
+        first,
+        "same message, same outcome"
+    );
+    assert!(matches!(
+        plugin.send(&message("+14165550002", 0)),
+        SendOutcome::Permanent { .. }
+    ));
+}
+
+#[test]
+fn lookup_confirms_what_the_mock_accepted() {
+    let plugin = load(&[]);
+    let sent = message("+14165550001", 0);
+    let SendOutcome::Accepted { provider_id } = plugin.send(&sent) else {
+        panic!("not accepted")
+    };
+    assert_eq!(
+        plugin.lookup(&sent.idempotency_key()),
+        Some(Lookup::Found { provider_id })
+    );
+}
+
+#[test]
+fn a_file_that_is_not_a_component_is_refused_with_its_name() {
+    let host = PluginHost::new(Limits::default()).expect("host");
+    let error = ProviderPlugin::load(&host, "garbage.wasm", b"\0asm not really", BTreeMap::new())
+        .expect_err("garbage");
+    assert!(error.to_string().contains("garbage.wasm"), "{error}");
+}
+
+#[test]
+fn a_campaign_runs_end_to_end_through_the_mock_plugin() {
+    use std::sync::Arc;
+
+    use chrono::TimeZone;
+    use switchboard_runtime::records::RecipientStatus;
+    use switchboard_runtime::store::Store;
+    use switchboard_runtime::{ManualClock, Runtime, RuntimeConfig};
+
+    let plugin = Arc::new(load(&[("permanent-failure-numbers", "+14165550003")]));
+    let start = chrono::Utc
+        .with_ymd_and_hms(2026, 12, 7, 15, 0, 0)
+        .single()
+        .expect("instant");
+    let clock = ManualClock::new(start);
+    let mut runtime = Runtime::open(
+        Store::temporary().expect("store"),
+        Arc::new(clock.clone()),
+        plugin,
+        RuntimeConfig::default(),
+    )
+    .expect("runtime");
+    let workflow = "kind: campaign\nid: t\nprovider: mock\nsender: \"+14165550100\"\nconsent: { acknowledged: true }\n\
+                    quiet_hours: { override: true, reason: test }\nsteps:\n  - send: \"Hi {name|there}\"\n";
+    let recipients = (1..=3).map(|i| (format!("+1416555000{i}"), BTreeMap::new()));
+    let id = runtime
+        .create_campaign("through the plugin", workflow, recipients)
+        .expect("create");
+    runtime.start(id).expect("start");
+    let c = clock.clone();
+    runtime
+        .run_until(start + chrono::TimeDelta::hours(1), |at| c.set(at))
+        .expect("run");
+    let counts = runtime.store().counters(id).expect("counters");
+    assert_eq!(counts.get(&RecipientStatus::Sent), Some(&2), "{counts:?}");
+    assert_eq!(counts.get(&RecipientStatus::Failed), Some(&1), "{counts:?}");
+}
