@@ -11,7 +11,14 @@ fn main() {
     let manifest_dir =
         PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| ".".into()));
     let plugins = manifest_dir.join("../../plugins");
-    for watched in ["Cargo.toml", "Cargo.lock", "wit", "sdk", "provider-mock", "test-hostile"] {
+    for watched in [
+        "Cargo.toml",
+        "Cargo.lock",
+        "wit",
+        "sdk",
+        "provider-mock",
+        "test-hostile",
+    ] {
         println!("cargo:rerun-if-changed={}", plugins.join(watched).display());
     }
     let target_dir = plugins.join("target");

@@ -57,6 +57,25 @@ impl Harness {
         }
     }
 
+    /// Creates a campaign and starts it.
+    fn launch(&mut self, name: &str, workflow: &str, recipients: Recipients) -> u64 {
+        let id = self
+            .runtime
+            .create_campaign(name, workflow, recipients)
+            .expect("create");
+        self.runtime.start(id).expect("start");
+        id
+    }
+
+    /// Every answered message of a campaign.
+    fn messages(&self, id: u64) -> Vec<switchboard_runtime::records::MessageRecord> {
+        self.runtime
+            .store()
+            .messages(id)
+            .collect::<Result<Vec<_>, _>>()
+            .expect("messages")
+    }
+
     fn run_until(&mut self, until: DateTime<Utc>) {
         let clock = self.clock.clone();
         self.runtime
@@ -74,25 +93,21 @@ fn promo_sends_personalised_messages_and_skips_filtered_recipients() {
     let workflow = format!(
         "{HEAD}window:\n  timezone: {{ default: America/Toronto }}\n  days: {{ mon-fri: \"09:00-17:00\" }}\nsteps:\n  - filter: 'recipient.company != \"\"'\n  - send: \"Hi {{name|there}}, an offer for {{company}}!\"\n"
     );
-    let id = h
-        .runtime
-        .create_campaign(
-            "promo",
-            &workflow,
-            vec![
-                (
-                    "+14165550001".into(),
-                    fields(&[("name", "John Doe"), ("company", "Acme Corp")]),
-                ),
-                ("+14165550002".into(), fields(&[("company", "Tech Inc")])),
-                (
-                    "+14165550003".into(),
-                    fields(&[("name", "No Company"), ("company", "")]),
-                ),
-            ],
-        )
-        .expect("create");
-    h.runtime.start(id).expect("start");
+    let id = h.launch(
+        "promo",
+        &workflow,
+        vec![
+            (
+                "+14165550001".into(),
+                fields(&[("name", "John Doe"), ("company", "Acme Corp")]),
+            ),
+            ("+14165550002".into(), fields(&[("company", "Tech Inc")])),
+            (
+                "+14165550003".into(),
+                fields(&[("name", "No Company"), ("company", "")]),
+            ),
+        ],
+    );
     h.run_until(utc(2026, 12, 8, 0, 0));
     let bodies: Vec<String> = h
         .provider
@@ -151,18 +166,9 @@ fn messages_wait_for_each_recipients_own_window_across_timezones() {
         .iter()
         .map(|(phone, tz)| (phone.to_string(), fields(&[("tz", tz)])))
         .collect();
-    let id = h
-        .runtime
-        .create_campaign("windows", &workflow, recipients)
-        .expect("create");
-    h.runtime.start(id).expect("start");
+    let id = h.launch("windows", &workflow, recipients);
     h.run_until(start + chrono::TimeDelta::days(7));
-    let sent = h
-        .runtime
-        .store()
-        .messages(id)
-        .collect::<Result<Vec<_>, _>>()
-        .expect("messages");
+    let sent = h.messages(id);
     assert_eq!(sent.len(), 4);
     for message in sent {
         let tz: Tz = people
@@ -190,18 +196,14 @@ fn wait_reply_is_resumed_by_a_reply_or_by_its_timeout() {
     let workflow = format!(
         "{HEAD}quiet_hours: {{ override: true, reason: test }}\nsteps:\n  - send: Interested?\n  - wait_reply: {{ timeout: 2d, save_as: answer }}\n  - branch:\n      if: 'answer == ()'\n      then:\n        - send: Last chance!\n      else:\n        - send: \"Thanks, you said {{answer}}\"\n"
     );
-    let id = h
-        .runtime
-        .create_campaign(
-            "replies",
-            &workflow,
-            vec![
-                ("+14165550001".into(), BTreeMap::new()),
-                ("+14165550002".into(), BTreeMap::new()),
-            ],
-        )
-        .expect("create");
-    h.runtime.start(id).expect("start");
+    let id = h.launch(
+        "replies",
+        &workflow,
+        vec![
+            ("+14165550001".into(), BTreeMap::new()),
+            ("+14165550002".into(), BTreeMap::new()),
+        ],
+    );
     h.run_until(start + chrono::TimeDelta::hours(1));
     assert_eq!(h.provider.accepted().len(), 2);
     h.clock.set(start + chrono::TimeDelta::hours(5));
@@ -266,11 +268,7 @@ fn transient_failures_retry_with_backoff_and_permanent_ones_fail_with_the_provid
     let recipients: Recipients = (1..=4)
         .map(|i| (format!("+1416555000{i}"), BTreeMap::new()))
         .collect();
-    let id = h
-        .runtime
-        .create_campaign("retries", &workflow, recipients)
-        .expect("create");
-    h.runtime.start(id).expect("start");
+    let id = h.launch("retries", &workflow, recipients);
     h.run_until(start + chrono::TimeDelta::hours(1));
     assert_eq!(
         h.provider.calls_to("+14165550001"),
@@ -336,15 +334,11 @@ fn pause_holds_sends_and_stop_cancels_them_until_restart() {
     let workflow = format!(
         "{HEAD}quiet_hours: {{ override: true, reason: test }}\nsteps:\n  - send: one\n  - delay: 1h\n  - send: two\n"
     );
-    let id = h
-        .runtime
-        .create_campaign(
-            "c",
-            &workflow,
-            vec![("+14165550001".into(), BTreeMap::new())],
-        )
-        .expect("create");
-    h.runtime.start(id).expect("start");
+    let id = h.launch(
+        "c",
+        &workflow,
+        vec![("+14165550001".into(), BTreeMap::new())],
+    );
     h.run_until(start + chrono::TimeDelta::minutes(1));
     assert_eq!(h.provider.accepted().len(), 1);
     h.runtime.act(id, LifecycleAction::Pause).expect("pause");
@@ -366,15 +360,11 @@ fn pause_holds_sends_and_stop_cancels_them_until_restart() {
         "the held message goes out after resume"
     );
 
-    let id = h
-        .runtime
-        .create_campaign(
-            "c2",
-            &workflow,
-            vec![("+14165550002".into(), BTreeMap::new())],
-        )
-        .expect("create");
-    h.runtime.start(id).expect("start");
+    let id = h.launch(
+        "c2",
+        &workflow,
+        vec![("+14165550002".into(), BTreeMap::new())],
+    );
     h.runtime.tick().expect("tick");
     assert_eq!(h.provider.calls_to("+14165550002"), 1);
     assert_eq!(
@@ -537,11 +527,7 @@ fn recipients_not_reached_by_the_campaign_end_expire() {
     let recipients: Recipients = (0..10)
         .map(|i| (format!("+1416555{i:04}"), BTreeMap::new()))
         .collect();
-    let id = h
-        .runtime
-        .create_campaign("end", &workflow, recipients)
-        .expect("create");
-    h.runtime.start(id).expect("start");
+    let id = h.launch("end", &workflow, recipients);
     h.run_until(start + chrono::TimeDelta::days(2));
     let counts = h.runtime.store().counters(id).expect("counters");
     assert_eq!(counts.get(&RecipientStatus::Sent), Some(&5), "{counts:?}");
@@ -569,18 +555,9 @@ fn a_daily_sequence_keeps_local_time_across_dst_changes() {
         ("+14165550001".into(), fields(&[("tz", "America/New_York")])),
         ("+14165550002".into(), fields(&[("tz", "Europe/London")])),
     ];
-    let id = h
-        .runtime
-        .create_campaign("dst", &workflow, recipients)
-        .expect("create");
-    h.runtime.start(id).expect("start");
+    let id = h.launch("dst", &workflow, recipients);
     h.run_until(start + chrono::TimeDelta::days(20));
-    let messages = h
-        .runtime
-        .store()
-        .messages(id)
-        .collect::<Result<Vec<_>, _>>()
-        .expect("messages");
+    let messages = h.messages(id);
     assert_eq!(messages.len(), 6);
     for message in messages {
         let tz: Tz = if message.outbound.to.ends_with('1') {
