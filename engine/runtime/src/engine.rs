@@ -339,12 +339,12 @@ impl Runtime {
         let mut sends: Vec<MessageRecord> = Vec::new();
         let woken = events.len();
         for (seq, event, timer) in events {
-            if let Some(at) = timer {
-                changes.unwake(id, seq, at);
-            }
             let (Some(recipient), Some(run)) =
                 (self.store.recipient(id, seq)?, self.store.run(id, seq)?)
             else {
+                if let Some(at) = timer {
+                    changes.unwake(id, seq, at);
+                }
                 continue;
             };
             let mut next = run.clone();
@@ -354,12 +354,12 @@ impl Runtime {
                 sends.push(intent);
             }
             changes.put_run(id, seq, &recipient.phone, &run, &next);
-            if timer.is_some() && next.wake_at() == timer {
-                // The fired timer was removed above but the run still sleeps until then
-                // (nothing to do yet): keep it.
-                if let Some(at) = timer {
-                    changes.wake(id, seq, at);
-                }
+            // The fired timer is spent unless the run still sleeps until exactly then (put_run
+            // already moved the run's own timer when its wake-up changed).
+            if let Some(at) = timer
+                && next.wake_at() != Some(at)
+            {
+                changes.unwake(id, seq, at);
             }
             cache.insert(seq, (recipient, next));
         }

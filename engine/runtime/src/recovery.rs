@@ -22,6 +22,15 @@ impl Runtime {
             .and_utc()
             .min(now - chrono::TimeDelta::minutes(1));
         let mut sent: Vec<(DateTime<Utc>, String, String, u32)> = Vec::new();
+        // The outbox is read once, not once per campaign.
+        let mut pending_by_campaign: std::collections::HashMap<_, Vec<_>> =
+            std::collections::HashMap::new();
+        for message in self.store.pending_intents()? {
+            pending_by_campaign
+                .entry(message.outbound.campaign)
+                .or_default()
+                .push(message);
+        }
         for loaded in self.campaigns.values() {
             if matches!(
                 loaded.record.state,
@@ -35,11 +44,7 @@ impl Runtime {
                 .messages(id)
                 .filter_map(Result::ok)
                 .filter(|m| m.status != MessageStatus::Failed);
-            let pending = self
-                .store
-                .pending_intents()?
-                .into_iter()
-                .filter(|m| m.outbound.campaign == id);
+            let pending = pending_by_campaign.remove(&id).unwrap_or_default();
             for message in answered.chain(pending).filter(|m| m.created_at >= since) {
                 let cost = if loaded.count_segments {
                     message.outbound.segments
