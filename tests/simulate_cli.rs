@@ -1,20 +1,9 @@
 //! End-to-end tests of `switchboard simulate`, driving the real binary with the example
 //! workflows and a sample recipient file.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod support;
 
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn switchboard(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_switchboard"))
-        .args(args)
-        .current_dir(repo_root())
-        .output()
-        .expect("run switchboard")
-}
+use support::switchboard;
 
 const RECIPIENTS: &str = "tests/fixtures/simulate/recipients.csv";
 

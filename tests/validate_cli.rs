@@ -6,21 +6,12 @@
 //! `tests/fixtures/NAME.expected`. Rewrite them after an intended change with
 //! `SWITCHBOARD_BLESS=1 cargo test --test validate_cli`, then read the diff.
 
+mod support;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-/// Runs the binary from the repository root, so reported paths are relative and stable.
-fn switchboard(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_switchboard"))
-        .args(args)
-        .current_dir(repo_root())
-        .output()
-        .expect("run switchboard")
-}
+use support::{repo_root, switchboard};
 
 fn stdout(output: &Output) -> String {
     String::from_utf8(output.stdout.clone()).expect("utf-8 output")
