@@ -145,6 +145,7 @@ impl ProviderPlugin {
             body: message.body.clone(),
             media: message.media.clone(),
             segments: message.segments,
+            try_number: message.try_number,
         };
         let (answer, _) = self.call("send", |guest, store| guest.call_send(store, &wire))?;
         Ok(match answer {

@@ -33,6 +33,7 @@ fn message(body: &str) -> Outbound {
         recipient: 1,
         pc: 0,
         attempt: 0,
+        try_number: 1,
         step_id: "s".into(),
         variant: "main".into(),
         from: "+14165550100".into(),

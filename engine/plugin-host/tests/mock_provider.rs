@@ -17,6 +17,7 @@ fn message(to: &str, attempt: u32) -> Outbound {
         recipient: 7,
         pc: 0,
         attempt,
+        try_number: 1,
         step_id: "welcome".into(),
         variant: "main".into(),
         from: "+14165550100".into(),

@@ -111,6 +111,11 @@ pub fn apply(
                 Some(Instr::Send(send)) => send.retry.clone(),
                 _ => crate::program::default_retry(),
             };
+            if matches!(outcome, SendOutcome::Throttled { .. }) {
+                run.throttles = run.throttles.saturating_add(1);
+            } else {
+                run.throttles = 0;
+            }
             match outcome {
                 SendOutcome::Accepted { .. } => {
                     run.sent += 1;
@@ -401,6 +406,7 @@ fn send_step(
         recipient: recipient.seq,
         pc: run.pc,
         attempt: run.attempt,
+        try_number: run.throttles.saturating_add(1),
         step_id: send.id.clone(),
         variant: variant.id.clone(),
         from: env.sender.to_string(),

@@ -208,6 +208,9 @@ pub struct RunState {
     pub sent: u32,
     /// Whether the recipient replied at least once.
     pub responded: bool,
+    /// How often the provider throttled the current send (its next call is try `throttles + 1`).
+    #[serde(default)]
+    pub throttles: u32,
 }
 
 impl RunState {
@@ -223,6 +226,7 @@ impl RunState {
             reason: None,
             sent: 0,
             responded: false,
+            throttles: 0,
         }
     }
 
@@ -246,6 +250,10 @@ impl Default for RunState {
     }
 }
 
+fn first_try() -> u32 {
+    1
+}
+
 /// A message about to be handed to the provider.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Outbound {
@@ -257,6 +265,9 @@ pub struct Outbound {
     pub pc: u32,
     /// Which attempt.
     pub attempt: u32,
+    /// Which call with this idempotency key: 1, then one more after each throttled answer.
+    #[serde(default = "first_try")]
+    pub try_number: u32,
     /// The message's id in the sequence.
     pub step_id: String,
     /// The A/B variant.

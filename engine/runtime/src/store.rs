@@ -724,6 +724,7 @@ mod tests {
             recipient: 1,
             pc: 0,
             attempt: 0,
+            try_number: 1,
             step_id: "welcome".into(),
             variant: "main".into(),
             from: "+14165550100".into(),

@@ -301,6 +301,10 @@ fn transient_failures_retry_with_backoff_and_permanent_ones_fail_with_the_provid
         .find(|m| m.to == "+14165550003")
         .expect("sent");
     assert_eq!(resent.attempt, 0);
+    assert_eq!(
+        resent.try_number, 2,
+        "the call after a throttled one is the key's second try"
+    );
     let resent_at = h
         .runtime
         .store()

@@ -6,10 +6,14 @@
 //!
 //! - `to` listed in `permanent-failure-numbers`, or more segments than
 //!   `max-segments`: permanent failure;
+//! - otherwise a number `t` in `[0, 1)` is drawn from a hash of `seed`, the
+//!   idempotency key and the try number: `t < throttle-rate` is throttled
+//!   (retry after `retry-after-ms`); the next try draws again, so a throttled
+//!   message gets through eventually;
 //! - otherwise a number `u` in `[0, 1)` is drawn from a hash of `seed` and the
-//!   idempotency key: `u < throttle-rate` is throttled (retry after
-//!   `retry-after-ms`), `u < throttle-rate + failure-rate` is a transient
-//!   failure, anything else is accepted with receipt `mock-<16 hex digits>`.
+//!   idempotency key alone: `u < failure-rate` is a transient failure (the
+//!   engine's retry is a new attempt, with a new key), anything else is
+//!   accepted with receipt `mock-<16 hex digits>`.
 //!
 //! `lookup` "has" every message whose draw is a success (it is not given the
 //! recipient, so `permanent-failure-numbers` do not apply) and reports it
@@ -45,7 +49,7 @@ pub const TOKEN_HEADER: &str = "x-mock-token";
 pub struct Settings {
     /// Share of messages that fail transiently, in `[0, 1]`.
     pub failure_rate: f64,
-    /// Share of messages that are throttled, in `[0, 1]`.
+    /// Share of calls that are throttled, in `[0, 1]`, drawn per try.
     pub throttle_rate: f64,
     /// Recipients whose messages always fail permanently.
     pub permanent_failure_numbers: Vec<String>,
@@ -84,11 +88,6 @@ impl Settings {
         let defaults = Settings::default();
         let failure_rate = parse_rate(get("failure-rate"), "failure-rate")?;
         let throttle_rate = parse_rate(get("throttle-rate"), "throttle-rate")?;
-        if failure_rate + throttle_rate > 1.0 {
-            return Err(format!(
-                "failure-rate ({failure_rate}) plus throttle-rate ({throttle_rate}) exceeds 1"
-            ));
-        }
         let permanent_failure_numbers = get("permanent-failure-numbers")
             .map(|list| {
                 list.split(',')
@@ -126,18 +125,27 @@ impl Settings {
         })
     }
 
-    /// The draw for `idempotency_key`: a hash of the seed and the key.
-    fn hash(&self, idempotency_key: &str) -> u64 {
+    /// A hash of the seed, the key and the try number (0 for the draws that
+    /// do not depend on the try).
+    fn hash(&self, idempotency_key: &str, try_number: u32) -> u64 {
         let mut state = Fnv1a::new();
         state.write(self.seed.as_bytes());
         state.write(&[0xff]); // cannot occur in UTF-8: seed and key stay apart
         state.write(idempotency_key.as_bytes());
+        state.write(&[0xff]);
+        state.write(&try_number.to_le_bytes());
         mix(state.finish())
     }
 
-    /// What happens to a message. `to` and `segments` are `None` in lookups,
-    /// which do not know them.
-    pub fn outcome(&self, idempotency_key: &str, to: Option<&str>, segments: u32) -> Outcome {
+    /// What happens to try `try_number` of a message. `to` is `None` in
+    /// lookups, which do not know it (nor the segments: 0).
+    pub fn outcome(
+        &self,
+        idempotency_key: &str,
+        try_number: u32,
+        to: Option<&str>,
+        segments: u32,
+    ) -> Outcome {
         if let Some(to) = to
             && self.permanent_failure_numbers.iter().any(|n| n == to)
         {
@@ -152,14 +160,13 @@ impl Settings {
                 message: format!("{segments} segments; max-segments is {}", self.max_segments),
             };
         }
-        let hash = self.hash(idempotency_key);
-        // The top 53 bits as a fraction in [0, 1).
-        let draw = (hash >> 11) as f64 / (1u64 << 53) as f64;
-        if draw < self.throttle_rate {
-            Outcome::Throttled {
+        if try_number > 0 && fraction(self.hash(idempotency_key, try_number)) < self.throttle_rate {
+            return Outcome::Throttled {
                 retry_after_ms: self.retry_after_ms,
-            }
-        } else if draw < self.throttle_rate + self.failure_rate {
+            };
+        }
+        let hash = self.hash(idempotency_key, 0);
+        if fraction(hash) < self.failure_rate {
             Outcome::Transient
         } else {
             Outcome::Accepted {
@@ -191,6 +198,11 @@ pub enum Outcome {
         /// Wait before the next attempt.
         retry_after_ms: u64,
     },
+}
+
+/// The top 53 bits of a hash as a fraction in `[0, 1)`.
+fn fraction(hash: u64) -> f64 {
+    (hash >> 11) as f64 / (1u64 << 53) as f64
 }
 
 fn parse_rate(value: Option<String>, key: &str) -> Result<f64, String> {
@@ -417,6 +429,7 @@ impl Provider for MockProvider {
             .map_err(|why| SendError::permanent("config-invalid", why.clone()))?;
         match settings.outcome(
             &message.idempotency_key,
+            message.try_number.max(1),
             Some(&message.to),
             message.segments,
         ) {
@@ -463,7 +476,7 @@ impl Provider for MockProvider {
         let settings = self.settings.as_ref().ok()?;
         let Outcome::Accepted {
             provider_message_id: id,
-        } = settings.outcome(idempotency_key, None, 0)
+        } = settings.outcome(idempotency_key, 0, None, 0)
         else {
             return None;
         };
@@ -508,6 +521,7 @@ mod tests {
             body: "hello".into(),
             media: Vec::new(),
             segments: 1,
+            try_number: 1,
         }
     }
 
@@ -559,7 +573,7 @@ mod tests {
         let s = settings(&[("failure-rate", "0.25"), ("throttle-rate", "0.1")]).expect("valid");
         let (mut transient, mut throttled) = (0, 0);
         for i in 0..10_000 {
-            match s.outcome(&format!("msg-{i}"), Some("+1"), 1) {
+            match s.outcome(&format!("msg-{i}"), 1, Some("+1"), 1) {
                 Outcome::Transient => transient += 1,
                 Outcome::Throttled { retry_after_ms } => {
                     assert_eq!(retry_after_ms, 1_000);
@@ -569,8 +583,26 @@ mod tests {
                 Outcome::Permanent { .. } => panic!("no permanent failures configured"),
             }
         }
-        assert!((2_250..2_750).contains(&transient), "transient {transient}");
+        // 10% of calls throttled; a quarter of the rest fail transiently.
+        assert!((2_000..2_500).contains(&transient), "transient {transient}");
         assert!((800..1_200).contains(&throttled), "throttled {throttled}");
+    }
+
+    #[test]
+    fn a_throttled_message_gets_through_on_a_later_try() {
+        let p = provider(&[("throttle-rate", "0.5")]);
+        for i in 0..50 {
+            let mut m = message(&format!("k{i}"), "+1");
+            let tries = (1..=64)
+                .find(|&t| {
+                    m.try_number = t;
+                    p.send(m.clone()).is_ok()
+                })
+                .expect("a try that is not throttled");
+            // The same try of the same message always gets the same answer.
+            m.try_number = tries;
+            assert!(p.send(m).is_ok());
+        }
     }
 
     #[test]
@@ -622,7 +654,6 @@ mod tests {
             assert_eq!(err.info().code, "config-invalid", "{bad:?}");
             assert!(err.info().message.contains(bad.0), "{bad:?}: {err:?}");
         }
-        assert!(settings(&[("failure-rate", "0.6"), ("throttle-rate", "0.6")]).is_err());
         assert_eq!(settings(&[("failure-rate", "  ")]), Ok(Settings::default()));
     }
 
