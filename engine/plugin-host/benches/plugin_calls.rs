@@ -3,11 +3,10 @@
 //!
 //! `cargo bench -p switchboard-plugin-host --bench plugin_calls` prints the figures.
 
-use std::collections::BTreeMap;
 use std::hint::black_box;
 use std::time::Instant;
 
-use switchboard_plugin_host::{Limits, PluginHost, ProviderPlugin, bundled};
+use switchboard_plugin_host::{InstanceConfig, Limits, PluginHost, ProviderPlugin, bundled};
 use switchboard_runtime::provider::Provider;
 use switchboard_runtime::records::Outbound;
 
@@ -16,9 +15,9 @@ fn main() {
     let started = Instant::now();
     let plugin = ProviderPlugin::load(
         &host,
-        "provider_mock.wasm",
-        bundled::PROVIDER_MOCK,
-        BTreeMap::new(),
+        bundled::PROVIDER_MOCK.manifest,
+        bundled::PROVIDER_MOCK.component,
+        &InstanceConfig::default(),
     )
     .expect("load");
     println!(

@@ -29,6 +29,33 @@ pub enum PluginError {
         /// The deadline.
         limit_ms: u64,
     },
+    /// A call used up its instruction budget (fuel) and was stopped.
+    #[error("plugin {plugin} {version}: `{call}` used up its budget of {fuel} instructions")]
+    Fuel {
+        /// The plugin.
+        plugin: String,
+        /// Its version.
+        version: String,
+        /// Which export.
+        call: &'static str,
+        /// The budget.
+        fuel: u64,
+    },
+    /// The plugin answered something the contract does not allow.
+    #[error("plugin {plugin} {version}: `{call}` returned an invalid answer: {reason}")]
+    Garbage {
+        /// The plugin.
+        plugin: String,
+        /// Its version.
+        version: String,
+        /// Which export.
+        call: &'static str,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The plugin's manifest or the operator's settings for it are invalid.
+    #[error(transparent)]
+    Manifest(#[from] crate::manifest::ManifestError),
     /// A call trapped (panic, out-of-bounds, memory refused, ...).
     #[error("plugin {plugin} {version}: `{call}` failed: {cause}")]
     Call {

@@ -1,142 +1,141 @@
-//! A loaded provider plugin: compiled once, pre-linked once (`InstancePre`), instantiated per
-//! call in a fresh store (a trap can never leave a broken instance behind), called under the
-//! host's limits.
+//! A configured provider plugin: pre-linked once (`InstancePre`), called on reused instances
+//! under the host's limits, and exposed to the runtime as its [`Provider`].
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use switchboard_runtime::provider::{Lookup, Provider, SendOutcome};
 use switchboard_runtime::records::Outbound;
-use wasmtime::component::{Component, HasSelf, Linker};
-use wasmtime::{Store, Trap};
 
-use crate::bindings::v0_1_0::exports::switchboard::plugin::provider::Guest;
-use crate::bindings::v0_1_0::switchboard::plugin::types::{
-    Capabilities, Message, PluginInfo, SendError,
+use crate::bindings::v0_1_0::provider::exports::switchboard::plugin::provider::Guest;
+pub use crate::bindings::v0_1_0::provider::switchboard::plugin::types::{
+    Capabilities, DeliveryStatus, Event, InboundMessage, Message, PluginInfo, SendError,
+    StatusUpdate, WebhookError, WebhookRequest,
 };
-use crate::bindings::v0_1_0::{ProviderPlugin as Bindings, ProviderPluginPre};
+use crate::bindings::v0_1_0::provider::{ProviderPlugin as Bindings, ProviderPluginPre};
 use crate::error::PluginError;
 use crate::host::PluginHost;
-use crate::state::{HostState, LogLine};
+use crate::instance::{Identity, Instances};
+use crate::manifest::PluginKind;
+use crate::plugin::{CompiledPlugin, InstanceConfig};
+use crate::state::LogLine;
+
+/// Longest provider message id accepted from a plugin.
+const MAX_PROVIDER_ID: usize = 256;
+/// Most events one webhook request may produce.
+const MAX_WEBHOOK_EVENTS: usize = 1_000;
 
 /// A provider plugin ready to be called.
 pub struct ProviderPlugin {
-    name: Arc<str>,
-    version: String,
-    host: PluginHost,
-    pre: ProviderPluginPre<HostState>,
-    settings: Arc<BTreeMap<String, String>>,
-    /// Whether the plugin declares `lookup`: only then does "no record" mean "never sent".
-    supports_lookup: bool,
+    instances: Instances<Bindings>,
+    info: PluginInfo,
 }
 
 impl std::fmt::Debug for ProviderPlugin {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ProviderPlugin")
-            .field("name", &self.name)
-            .field("version", &self.version)
+            .field("name", &self.instances.identity().name)
+            .field("version", &self.instances.identity().version)
             .finish_non_exhaustive()
     }
 }
 
 impl ProviderPlugin {
-    /// Compiles and links a provider component; `settings` are this instance's configuration.
+    /// Configures an instance of a compiled provider plugin: checks the settings against the
+    /// manifest, grants HTTP to the hosts both the manifest and `config` allow, and calls
+    /// `describe` (which must agree with the manifest).
+    pub fn new(
+        host: &PluginHost,
+        plugin: &CompiledPlugin,
+        config: &InstanceConfig,
+    ) -> Result<Self, PluginError> {
+        plugin.expect_kind(PluginKind::Provider)?;
+        let grants = plugin.grants(host, config)?;
+        let linker = plugin.linker(host)?;
+        let pre = linker
+            .instantiate_pre(plugin.component())
+            .map_err(|e| plugin.load_error(format!("{e:#}")))?;
+        let pre = ProviderPluginPre::new(pre)
+            .map_err(|e| plugin.load_error(format!("not a provider plugin: {e:#}")))?;
+        let manifest = plugin.manifest().manifest();
+        let identity = Identity {
+            name: Arc::from(manifest.name.as_str()),
+            version: manifest.version.clone(),
+        };
+        let max_idle = usize::try_from(host.limits().max_instances / 4)
+            .unwrap_or(1)
+            .max(1);
+        let instances = Instances::new(
+            identity,
+            host.clone(),
+            grants,
+            Box::new(move |store| pre.instantiate(store)),
+            max_idle,
+        );
+        let (info, _) = instances.call("describe", |guest, store| {
+            guest.switchboard_plugin_provider().call_describe(store)
+        })?;
+        if info.name != manifest.name || info.version != manifest.version {
+            return Err(plugin.load_error(format!(
+                "describe() says {} {}, the manifest says {} {}",
+                info.name, info.version, manifest.name, manifest.version
+            )));
+        }
+        Ok(Self { instances, info })
+    }
+
+    /// Compiles and configures in one step (tests, one-off tools).
     pub fn load(
         host: &PluginHost,
-        label: &str,
+        manifest_text: &str,
         wasm: &[u8],
-        settings: BTreeMap<String, String>,
+        config: &InstanceConfig,
     ) -> Result<Self, PluginError> {
-        let load_error = |reason: String| PluginError::Load {
-            plugin: label.to_string(),
-            reason,
-        };
-        let component =
-            Component::new(host.engine(), wasm).map_err(|e| load_error(e.to_string()))?;
-        let mut linker: Linker<HostState> = Linker::new(host.engine());
-        wasmtime_wasi::p2::add_to_linker_sync(&mut linker)
-            .map_err(|e| load_error(e.to_string()))?;
-        Bindings::add_to_linker::<_, HasSelf<_>>(&mut linker, |state| state)
-            .map_err(|e| load_error(e.to_string()))?;
-        let pre = linker
-            .instantiate_pre(&component)
-            .map_err(|e| load_error(e.to_string()))?;
-        let pre = ProviderPluginPre::new(pre)
-            .map_err(|e| load_error(format!("not a provider plugin: {e}")))?;
-        let mut plugin = Self {
-            name: Arc::from(label),
-            version: "?".to_string(),
-            host: host.clone(),
-            pre,
-            settings: Arc::new(settings),
-            supports_lookup: false,
-        };
-        let info = plugin.describe()?;
-        plugin.name = Arc::from(info.name.as_str());
-        plugin.version = info.version;
-        plugin.supports_lookup = info.capabilities.contains(Capabilities::LOOKUP);
-        Ok(plugin)
+        let manifest = crate::manifest::CheckedManifest::parse("plugin.toml", manifest_text)?;
+        let compiled = CompiledPlugin::compile(host, manifest, wasm)?;
+        Self::new(host, &compiled, config)
     }
 
-    /// The plugin's name (from `describe`).
+    /// The plugin's name.
     pub fn name(&self) -> &str {
-        &self.name
+        &self.instances.identity().name
     }
 
-    /// The plugin's version (from `describe`).
+    /// The plugin's version.
     pub fn version(&self) -> &str {
-        &self.version
+        &self.instances.identity().version
     }
 
-    /// Runs one export in a fresh instance, under the deadline and memory cap.
+    /// What the plugin said about itself.
+    pub fn info(&self) -> &PluginInfo {
+        &self.info
+    }
+
+    /// Instances kept alive between calls.
+    pub fn idle_instances(&self) -> usize {
+        self.instances.idle_count()
+    }
+
     fn call<R>(
         &self,
         call: &'static str,
-        body: impl FnOnce(&Guest, &mut Store<HostState>) -> wasmtime::Result<R>,
+        body: impl FnOnce(&Guest, &mut wasmtime::Store<crate::state::HostState>) -> wasmtime::Result<R>,
     ) -> Result<(R, Vec<LogLine>), PluginError> {
-        let limits = self.host.limits();
-        let mut store = Store::new(
-            self.host.engine(),
-            HostState::new(
-                self.name.clone(),
-                self.settings.clone(),
-                limits.memory_bytes,
-            ),
-        );
-        store.limiter(|state| &mut state.limits);
-        store.set_epoch_deadline(self.host.deadline_ticks());
-        let failure = |error: wasmtime::Error| -> PluginError {
-            if matches!(error.downcast_ref::<Trap>(), Some(Trap::Interrupt)) {
-                PluginError::Deadline {
-                    plugin: self.name.to_string(),
-                    version: self.version.clone(),
-                    call,
-                    limit_ms: limits.call_deadline_ms,
-                }
-            } else {
-                PluginError::Call {
-                    plugin: self.name.to_string(),
-                    version: self.version.clone(),
-                    call,
-                    cause: format!("{error:#}"),
-                }
-            }
-        };
-        let bindings = self.pre.instantiate(&mut store).map_err(failure)?;
-        let result = body(bindings.switchboard_plugin_provider(), &mut store).map_err(failure)?;
-        let logs = std::mem::take(&mut store.data_mut().logs);
-        Ok((result, logs))
-    }
-
-    /// What the plugin says about itself.
-    pub fn describe(&self) -> Result<PluginInfo, PluginError> {
-        self.call("describe", |guest, store| guest.call_describe(store))
-            .map(|(info, _)| info)
+        self.instances.call(call, |bindings, store| {
+            body(bindings.switchboard_plugin_provider(), store)
+        })
     }
 
     /// Sends one message; a plugin failure is an error of its own, distinct from the
     /// provider's answer.
     pub fn try_send(&self, message: &Outbound) -> Result<SendOutcome, PluginError> {
+        self.try_send_logged(message).map(|(outcome, _)| outcome)
+    }
+
+    /// As [`Self::try_send`], with what the plugin logged.
+    pub fn try_send_logged(
+        &self,
+        message: &Outbound,
+    ) -> Result<(SendOutcome, Vec<LogLine>), PluginError> {
         let wire = Message {
             id: message.idempotency_key(),
             idempotency_key: message.idempotency_key(),
@@ -145,13 +144,23 @@ impl ProviderPlugin {
             body: message.body.clone(),
             media: message.media.clone(),
             segments: message.segments,
-            try_number: message.try_number,
+            try_number: message.try_number.max(1),
         };
-        let (answer, _) = self.call("send", |guest, store| guest.call_send(store, &wire))?;
-        Ok(match answer {
-            Ok(receipt) => SendOutcome::Accepted {
-                provider_id: receipt.provider_message_id,
-            },
+        let (answer, logs) = self.call("send", |guest, store| guest.call_send(store, &wire))?;
+        let outcome = match answer {
+            Ok(receipt) => {
+                let id = receipt.provider_message_id;
+                if id.trim().is_empty() || id.len() > MAX_PROVIDER_ID {
+                    return Err(self.instances.garbage(
+                        "send",
+                        format!(
+                            "provider-message-id must be 1 to {MAX_PROVIDER_ID} characters, got {}",
+                            id.len()
+                        ),
+                    ));
+                }
+                SendOutcome::Accepted { provider_id: id }
+            }
             Err(SendError::Permanent(info)) => SendOutcome::Permanent {
                 code: info.code,
                 message: info.message,
@@ -164,7 +173,28 @@ impl ProviderPlugin {
                 retry_after: std::time::Duration::from_millis(throttled.retry_after_ms),
                 code: throttled.info.code,
             },
-        })
+        };
+        Ok((outcome, logs))
+    }
+
+    /// Checks a webhook request's signature and turns it into events. The outer error is the
+    /// plugin failing; the inner one is the plugin refusing the request.
+    pub fn parse_webhook(
+        &self,
+        request: &WebhookRequest,
+    ) -> Result<Result<Vec<Event>, WebhookError>, PluginError> {
+        let (answer, _) = self.call("parse-webhook", |guest, store| {
+            guest.call_parse_webhook(store, request)
+        })?;
+        if let Ok(events) = &answer
+            && events.len() > MAX_WEBHOOK_EVENTS
+        {
+            return Err(self.instances.garbage(
+                "parse-webhook",
+                format!("{} events from one request", events.len()),
+            ));
+        }
+        Ok(answer)
     }
 }
 
@@ -180,7 +210,8 @@ impl Provider for ProviderPlugin {
     }
 
     fn lookup(&self, idempotency_key: &str) -> Option<Lookup> {
-        if !self.supports_lookup {
+        // Only a plugin that implements lookup can say "never sent".
+        if !self.info.capabilities.contains(Capabilities::LOOKUP) {
             return None;
         }
         let key = idempotency_key.to_string();

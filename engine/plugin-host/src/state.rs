@@ -1,17 +1,26 @@
-//! What a plugin instance may reach: its own settings, the log, the clock, and (when granted)
-//! HTTP. A fresh state per call; nothing leaks from one call to the next.
+//! What a plugin instance may reach: its own settings, the log, the engine's clock, and HTTP to
+//! the hosts it is granted. The grants are fixed when the instance is configured; the per-call
+//! parts (deadline, log lines) are reset before every call.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::time::Instant;
 
+use switchboard_runtime::clock::Clock;
 use wasmtime::component::ResourceTable;
 use wasmtime::{StoreLimits, StoreLimitsBuilder};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
-use crate::bindings::v0_1_0::switchboard::plugin::host::{
+use crate::bindings::v0_1_0::provider::switchboard::plugin::host::{
     self, HttpError, HttpRequest, HttpResponse, LogLevel,
 };
-use crate::bindings::v0_1_0::switchboard::plugin::types;
+use crate::bindings::v0_1_0::provider::switchboard::plugin::types;
+use crate::grant::HttpGrant;
+use crate::http::HttpClient;
+
+/// Most log lines kept per call, and longest line, in characters.
+const MAX_LOG_LINES: usize = 1_000;
+const MAX_LOG_CHARS: usize = 4_096;
 
 /// A log line a plugin wrote, kept for the caller (tests, the daemon's log).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -22,13 +31,34 @@ pub struct LogLine {
     pub message: String,
 }
 
-/// Per-call state of a plugin instance.
-pub struct HostState {
-    /// The plugin's name, for log lines.
+/// What one configured plugin instance is granted; shared by all its live instances.
+pub struct Grants {
+    /// The plugin's name, for log lines and errors.
     pub plugin: Arc<str>,
     /// Settings of this plugin instance (secrets included; never logged).
-    pub settings: Arc<BTreeMap<String, String>>,
-    /// What the plugin logged during the call.
+    pub settings: BTreeMap<String, String>,
+    /// HTTP client and the hosts this instance may reach (`None`: no HTTP at all).
+    pub http: Option<(HttpClient, HttpGrant)>,
+    /// The engine's clock (`now-ms`).
+    pub clock: Arc<dyn Clock>,
+}
+
+impl std::fmt::Debug for Grants {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Grants")
+            .field("plugin", &self.plugin)
+            .field("settings", &self.settings.keys().collect::<Vec<_>>())
+            .field("http", &self.http.as_ref().map(|(_, grant)| grant))
+            .finish_non_exhaustive()
+    }
+}
+
+/// The store state of a plugin instance.
+pub struct HostState {
+    grants: Arc<Grants>,
+    /// When the current call must end (bounds `fetch` timeouts).
+    pub deadline: Instant,
+    /// What the plugin logged during the current call.
     pub logs: Vec<LogLine>,
     /// Memory cap.
     pub limits: StoreLimits,
@@ -39,7 +69,7 @@ pub struct HostState {
 impl std::fmt::Debug for HostState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("HostState")
-            .field("plugin", &self.plugin)
+            .field("plugin", &self.grants.plugin)
             .field("logs", &self.logs)
             .finish_non_exhaustive()
     }
@@ -47,24 +77,25 @@ impl std::fmt::Debug for HostState {
 
 impl HostState {
     /// A fresh state: no environment, no arguments, no files, no sockets.
-    pub fn new(
-        plugin: Arc<str>,
-        settings: Arc<BTreeMap<String, String>>,
-        memory_bytes: usize,
-    ) -> Self {
+    pub fn new(grants: Arc<Grants>, memory_bytes: usize) -> Self {
         Self {
-            plugin,
-            settings,
+            grants,
+            deadline: Instant::now(),
             logs: Vec::new(),
             limits: StoreLimitsBuilder::new()
                 .memory_size(memory_bytes)
-                .instances(8)
+                .instances(16)
                 .tables(16)
                 .memories(4)
                 .build(),
             wasi: WasiCtx::builder().build(),
             table: ResourceTable::new(),
         }
+    }
+
+    /// The plugin's name.
+    pub fn plugin(&self) -> &Arc<str> {
+        &self.grants.plugin
     }
 }
 
@@ -81,13 +112,18 @@ impl types::Host for HostState {}
 
 impl host::Host for HostState {
     fn fetch(&mut self, request: HttpRequest) -> Result<HttpResponse, HttpError> {
-        // Outbound HTTP is a capability the operator grants per plugin (allowed hosts from the
-        // manifest and the config); until this instance has such a grant, every request is
-        // refused, naming what is missing.
-        Err(HttpError::Denied(format!(
-            "plugin {} has no HTTP capability granted (requested {} {})",
-            self.plugin, request.method, request.url
-        )))
+        match &self.grants.http {
+            Some((client, grant)) if !grant.is_empty() => {
+                client.fetch(grant, request, self.deadline)
+            }
+            _ => Err(HttpError::Denied(format!(
+                "plugin {} is granted no HTTP access (requested {} {}): its manifest's \
+                 allowed-hosts and the operator's allow-hosts must both list the host",
+                self.grants.plugin,
+                request.method,
+                request.url.split('?').next().unwrap_or_default()
+            ))),
+        }
     }
 
     fn log(&mut self, level: LogLevel, message: String) {
@@ -99,21 +135,19 @@ impl host::Host for HostState {
             LogLevel::Error => "error",
         };
         // Bounded: a chatty plugin cannot grow the host's memory without limit.
-        if self.logs.len() < 1_000 {
+        if self.logs.len() < MAX_LOG_LINES {
             self.logs.push(LogLine {
                 level,
-                message: message.chars().take(4_096).collect(),
+                message: message.chars().take(MAX_LOG_CHARS).collect(),
             });
         }
     }
 
     fn config_get(&mut self, key: String) -> Option<String> {
-        self.settings.get(&key).cloned()
+        self.grants.settings.get(&key).cloned()
     }
 
     fn now_ms(&mut self) -> u64 {
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+        u64::try_from(self.grants.clock.now().timestamp_millis()).unwrap_or(0)
     }
 }

@@ -1,67 +1,58 @@
 //! The host's limits, proven against a real misbehaving guest (`plugins/test-hostile`, built
-//! with the other plugins by this crate's build script): a loop is interrupted at the deadline,
-//! a memory bomb is refused, a trap is reported, a denied host is refused — and after each,
-//! the plugin keeps serving.
+//! with the other plugins by this crate's build script): a loop is interrupted at the deadline
+//! or by the fuel budget, a memory bomb is refused, a trap is reported, garbage is refused, a
+//! host that was not granted is refused, an oversized or slow response is refused — and after
+//! each, the plugin keeps serving.
 
-use std::collections::BTreeMap;
-use std::path::PathBuf;
+mod support;
 
-use switchboard_plugin_host::{Limits, PluginError, PluginHost, ProviderPlugin};
+use std::time::Duration;
+
+use support::{LocalServer, hostile, message};
+use switchboard_plugin_host::http::HttpLimits;
+use switchboard_plugin_host::{InstanceConfig, Limits, PluginError, PluginHost, ProviderPlugin};
 use switchboard_runtime::provider::SendOutcome;
-use switchboard_runtime::records::Outbound;
 
-fn hostile() -> ProviderPlugin {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../plugins/target/wasm32-wasip2/release/test_hostile.wasm");
-    let wasm = std::fs::read(&path).unwrap_or_else(|e| {
-        panic!(
-            "{}: {e} (built by this crate's build script)",
-            path.display()
-        )
-    });
-    let host = PluginHost::new(Limits {
-        call_deadline_ms: 200,
+fn limits() -> Limits {
+    Limits {
+        call_deadline_ms: 500,
         memory_bytes: 16 * 1024 * 1024,
-    })
-    .expect("host");
-    ProviderPlugin::load(&host, "test_hostile.wasm", &wasm, BTreeMap::new()).expect("load")
+        http: HttpLimits {
+            timeout: Duration::from_millis(300),
+            max_response_bytes: 64 * 1024,
+            ..HttpLimits::default()
+        },
+        ..Limits::default()
+    }
 }
 
-fn message(body: &str) -> Outbound {
-    Outbound {
-        campaign: 1,
-        recipient: 1,
-        pc: 0,
-        attempt: 0,
-        try_number: 1,
-        step_id: "s".into(),
-        variant: "main".into(),
-        from: "+14165550100".into(),
-        to: "+14165550001".into(),
-        body: body.into(),
-        media: Vec::new(),
-        segments: 1,
-    }
+fn plugin_with(limits: Limits, config: &InstanceConfig) -> ProviderPlugin {
+    hostile(&PluginHost::new(limits).expect("host"), config)
+}
+
+fn plugin() -> ProviderPlugin {
+    plugin_with(limits(), &InstanceConfig::default())
+}
+
+fn send(plugin: &ProviderPlugin, body: &str) -> Result<SendOutcome, PluginError> {
+    plugin.try_send(&message("+14165550001", body, 0))
 }
 
 fn still_serving(plugin: &ProviderPlugin) {
     assert!(
-        matches!(
-            plugin.try_send(&message("hello")),
-            Ok(SendOutcome::Accepted { .. })
-        ),
+        matches!(send(plugin, "hello"), Ok(SendOutcome::Accepted { .. })),
         "the plugin keeps serving"
     );
 }
 
 #[test]
 fn an_infinite_loop_is_interrupted_at_the_deadline() {
-    let plugin = hostile();
-    match plugin.try_send(&message("loop")) {
+    let plugin = plugin();
+    match send(&plugin, "loop") {
         Err(error @ PluginError::Deadline { .. }) => {
             let text = error.to_string();
             assert!(
-                text.contains("test-hostile") && text.contains("0.1.0") && text.contains("200 ms"),
+                text.contains("test-hostile") && text.contains("0.1.0") && text.contains("500 ms"),
                 "{text}"
             );
         }
@@ -71,9 +62,31 @@ fn an_infinite_loop_is_interrupted_at_the_deadline() {
 }
 
 #[test]
+fn an_infinite_loop_is_stopped_by_the_fuel_budget() {
+    let plugin = plugin_with(
+        Limits {
+            call_deadline_ms: 60_000,
+            fuel_per_call: 20_000_000,
+            ..limits()
+        },
+        &InstanceConfig::default(),
+    );
+    match send(&plugin, "loop") {
+        Err(error @ PluginError::Fuel { .. }) => {
+            assert!(
+                error.to_string().contains("20000000 instructions"),
+                "{error}"
+            )
+        }
+        other => panic!("expected the fuel to run out, got {other:?}"),
+    }
+    still_serving(&plugin);
+}
+
+#[test]
 fn a_memory_bomb_is_refused() {
-    let plugin = hostile();
-    match plugin.try_send(&message("memory")) {
+    let plugin = plugin();
+    match send(&plugin, "memory") {
         Err(error @ PluginError::Call { .. }) => {
             assert!(error.to_string().contains("test-hostile"), "{error}")
         }
@@ -84,8 +97,8 @@ fn a_memory_bomb_is_refused() {
 
 #[test]
 fn a_trap_is_reported_with_the_plugin_and_version() {
-    let plugin = hostile();
-    match plugin.try_send(&message("trap")) {
+    let plugin = plugin();
+    match send(&plugin, "trap") {
         Err(error @ PluginError::Call { .. }) => {
             let text = error.to_string();
             assert!(
@@ -99,13 +112,110 @@ fn a_trap_is_reported_with_the_plugin_and_version() {
 }
 
 #[test]
+fn an_answer_the_contract_forbids_is_refused() {
+    let plugin = plugin();
+    match send(&plugin, "empty-receipt") {
+        Err(error @ PluginError::Garbage { .. }) => {
+            assert!(error.to_string().contains("provider-message-id"), "{error}")
+        }
+        other => panic!("expected garbage to be refused, got {other:?}"),
+    }
+    still_serving(&plugin);
+}
+
+#[test]
 fn a_host_that_was_not_granted_is_refused() {
-    let plugin = hostile();
-    match plugin.try_send(&message("fetch")) {
+    let plugin = plugin();
+    match send(&plugin, "fetch") {
         Ok(SendOutcome::Permanent { code, message }) => {
             assert_eq!(code, "fetch-denied");
-            assert!(message.contains("no HTTP capability"), "{message}");
+            assert!(message.contains("granted no HTTP access"), "{message}");
         }
         other => panic!("expected the fetch to be denied, got {other:?}"),
     }
+    // The manifest declares loopback, but the operator granted nothing.
+    let server = LocalServer::start(|_| (200, Vec::new(), b"hello".to_vec()));
+    match send(&plugin, &format!("fetch {}", server.url("/x"))) {
+        Ok(SendOutcome::Permanent { message, .. }) => {
+            assert!(message.contains("Denied"), "{message}")
+        }
+        other => panic!("expected the fetch to be denied, got {other:?}"),
+    }
+    // Granted by the operator, but not declared by the manifest.
+    let granted_elsewhere = plugin_with(
+        limits(),
+        &InstanceConfig::default().allowing(["127.0.0.1:*", "not-granted.example"]),
+    );
+    match send(&granted_elsewhere, "fetch") {
+        Ok(SendOutcome::Permanent { message, .. }) => {
+            assert!(message.contains("manifest"), "{message}")
+        }
+        other => panic!("expected the fetch to be denied, got {other:?}"),
+    }
+    assert!(server.requests().is_empty(), "nothing reached the server");
+    still_serving(&plugin);
+}
+
+#[test]
+fn a_granted_host_is_fetched_and_limits_apply() {
+    let server = LocalServer::start(|request| match request.path.as_str() {
+        "/small" => (200, Vec::new(), b"hello".to_vec()),
+        "/large" => (200, Vec::new(), vec![b'x'; 200 * 1024]),
+        "/slow" => {
+            std::thread::sleep(Duration::from_millis(1_500));
+            (200, Vec::new(), Vec::new())
+        }
+        _ => (404, Vec::new(), Vec::new()),
+    });
+    let plugin = plugin_with(
+        limits(),
+        &InstanceConfig::default().allowing(["127.0.0.1:*"]),
+    );
+    assert_eq!(
+        send(&plugin, &format!("fetch {}", server.url("/small"))).expect("send"),
+        SendOutcome::Accepted {
+            provider_id: "fetched-200-5".into()
+        }
+    );
+    match send(&plugin, &format!("fetch {}", server.url("/large"))) {
+        Ok(SendOutcome::Permanent { message, .. }) => {
+            assert!(message.contains("TooLarge"), "{message}")
+        }
+        other => panic!("expected the response to be refused as too large, got {other:?}"),
+    }
+    match send(&plugin, &format!("fetch {}", server.url("/slow"))) {
+        Ok(SendOutcome::Permanent { message, .. }) => {
+            assert!(message.contains("Timeout"), "{message}")
+        }
+        other => panic!("expected a timeout, got {other:?}"),
+    }
+    match send(&plugin, "fetch http://127.0.0.1:1/closed") {
+        Ok(SendOutcome::Permanent { message, .. }) => {
+            assert!(message.contains("Transport"), "{message}")
+        }
+        other => panic!("expected a transport error, got {other:?}"),
+    }
+    let requests = server.requests();
+    assert_eq!(requests[0].method, "GET");
+    assert!(
+        requests[0]
+            .header("user-agent")
+            .is_some_and(|agent| agent.starts_with("switchboard/")),
+        "{:?}",
+        requests[0].headers
+    );
+    still_serving(&plugin);
+}
+
+#[test]
+fn instances_are_reused_between_calls() {
+    let plugin = plugin();
+    for _ in 0..5 {
+        still_serving(&plugin);
+    }
+    assert_eq!(plugin.idle_instances(), 1, "one instance served every call");
+    let _ = send(&plugin, "trap");
+    assert_eq!(plugin.idle_instances(), 0, "a trapped instance is dropped");
+    still_serving(&plugin);
+    assert_eq!(plugin.idle_instances(), 1);
 }

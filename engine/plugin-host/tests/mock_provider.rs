@@ -1,40 +1,28 @@
 //! The bundled mock provider plugin (built from `plugins/` and embedded by this crate's build
 //! script), driven through the runtime's `Provider` trait.
 
+mod support;
+
 use std::collections::BTreeMap;
 
-use switchboard_plugin_host::{Limits, PluginHost, ProviderPlugin};
+use switchboard_plugin_host::{InstanceConfig, Limits, PluginHost, ProviderPlugin};
 use switchboard_runtime::provider::{Lookup, Provider, SendOutcome};
 use switchboard_runtime::records::Outbound;
 
-fn mock_wasm() -> Vec<u8> {
-    switchboard_plugin_host::bundled::PROVIDER_MOCK.to_vec()
+fn load(settings: &[(&str, &str)]) -> ProviderPlugin {
+    let host = PluginHost::new(Limits::default()).expect("host");
+    let mock = switchboard_plugin_host::bundled::PROVIDER_MOCK;
+    ProviderPlugin::load(
+        &host,
+        mock.manifest,
+        mock.component,
+        &InstanceConfig::with_settings(settings.iter().copied()),
+    )
+    .expect("load mock")
 }
 
 fn message(to: &str, attempt: u32) -> Outbound {
-    Outbound {
-        campaign: 1,
-        recipient: 7,
-        pc: 0,
-        attempt,
-        try_number: 1,
-        step_id: "welcome".into(),
-        variant: "main".into(),
-        from: "+14165550100".into(),
-        to: to.into(),
-        body: "hello".into(),
-        media: Vec::new(),
-        segments: 1,
-    }
-}
-
-fn load(settings: &[(&str, &str)]) -> ProviderPlugin {
-    let host = PluginHost::new(Limits::default()).expect("host");
-    let settings: BTreeMap<String, String> = settings
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
-    ProviderPlugin::load(&host, "provider_mock.wasm", &mock_wasm(), settings).expect("load mock")
+    support::message(to, "hello", attempt)
 }
 
 #[test]
@@ -80,9 +68,38 @@ fn lookup_confirms_what_the_mock_accepted() {
 #[test]
 fn a_file_that_is_not_a_component_is_refused_with_its_name() {
     let host = PluginHost::new(Limits::default()).expect("host");
-    let error = ProviderPlugin::load(&host, "garbage.wasm", b"\0asm not really", BTreeMap::new())
-        .expect_err("garbage");
-    assert!(error.to_string().contains("garbage.wasm"), "{error}");
+    let mock = switchboard_plugin_host::bundled::PROVIDER_MOCK;
+    let error = ProviderPlugin::load(
+        &host,
+        mock.manifest,
+        b"\0asm not really",
+        &InstanceConfig::default(),
+    )
+    .expect_err("garbage");
+    assert!(error.to_string().contains("mock 0.1.0"), "{error}");
+}
+
+#[test]
+fn settings_are_checked_against_the_manifest_before_use() {
+    let host = PluginHost::new(Limits::default()).expect("host");
+    let mock = switchboard_plugin_host::bundled::PROVIDER_MOCK;
+    let error = ProviderPlugin::load(
+        &host,
+        mock.manifest,
+        mock.component,
+        &InstanceConfig::with_settings([("failure-rate", "lots"), ("webhook-token", "s3cret")]),
+    )
+    .expect_err("invalid settings");
+    let text = error.to_string();
+    assert!(text.contains("setting `failure-rate`"), "{text}");
+    let error = ProviderPlugin::load(
+        &host,
+        mock.manifest,
+        mock.component,
+        &InstanceConfig::with_settings([("colour", "red")]),
+    )
+    .expect_err("unknown setting");
+    assert!(error.to_string().contains("colour"), "{error}");
 }
 
 #[test]

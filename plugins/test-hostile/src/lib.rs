@@ -5,6 +5,9 @@
 //! - `memory`: allocates until refused (the host's memory cap must stop it);
 //! - `trap`: panics (the host must report the trap and stay up);
 //! - `fetch`: asks the host for a URL it was not granted (the host must deny it);
+//! - `fetch <url>`: fetches `<url>` and accepts with the response's status and size as the
+//!   receipt (`fetched-<status>-<bytes>`), or fails permanently with the host's error;
+//! - `empty-receipt`: accepts with an empty provider message id (garbage the host refuses);
 //! - anything else: accepted.
 //!
 //! Never shipped: the engine embeds only the real plugins.
@@ -49,6 +52,32 @@ impl Provider for Hostile {
                 }
             }
             "trap" => panic!("hostile plugin panics on purpose"),
+            "empty-receipt" => Ok(Receipt {
+                provider_message_id: String::new(),
+                segments: None,
+            }),
+            body if body.starts_with("fetch ") => {
+                let request = HttpRequest {
+                    method: "GET".into(),
+                    url: body["fetch ".len()..].to_string(),
+                    headers: Vec::new(),
+                    body: Vec::new(),
+                };
+                match host::fetch(&request) {
+                    Ok(response) => Ok(Receipt {
+                        provider_message_id: format!(
+                            "fetched-{}-{}",
+                            response.status,
+                            response.body.len()
+                        ),
+                        segments: None,
+                    }),
+                    Err(error) => Err(SendError::Permanent(sdk::ErrorInfo {
+                        code: "fetch-failed".into(),
+                        message: format!("{error:?}"),
+                    })),
+                }
+            }
             "fetch" => {
                 let request = HttpRequest {
                     method: "GET".into(),
