@@ -5,6 +5,7 @@ mod support;
 
 use std::collections::BTreeMap;
 
+use switchboard_plugin_host::provider::{DeliveryStatus, Event, WebhookError, WebhookRequest};
 use switchboard_plugin_host::{InstanceConfig, Limits, PluginHost, ProviderPlugin};
 use switchboard_runtime::provider::{Lookup, Provider, SendOutcome};
 use switchboard_runtime::records::Outbound;
@@ -138,4 +139,64 @@ fn a_campaign_runs_end_to_end_through_the_mock_plugin() {
     let counts = runtime.store().counters(id).expect("counters");
     assert_eq!(counts.get(&RecipientStatus::Sent), Some(&2), "{counts:?}");
     assert_eq!(counts.get(&RecipientStatus::Failed), Some(&1), "{counts:?}");
+}
+
+#[test]
+fn the_mock_calls_back_with_delivery_and_replies_like_a_carrier() {
+    let server = support::LocalServer::start(|_| (200, Vec::new(), Vec::new()));
+    let host = PluginHost::new(Limits::default()).expect("host");
+    let mock = switchboard_plugin_host::bundled::PROVIDER_MOCK;
+    let config = InstanceConfig::with_settings([
+        ("callback-url", server.url("/webhooks/mock").as_str()),
+        ("reply-rate", "1"),
+        ("reply-text", "STOP"),
+        ("webhook-token", "t0ken-t0ken"),
+        ("latency-ms", "20"),
+    ])
+    .allowing(["127.0.0.1:*"]);
+    let plugin = ProviderPlugin::load(&host, mock.manifest, mock.component, &config).expect("load");
+    let started = std::time::Instant::now();
+    let SendOutcome::Accepted { provider_id } = plugin.send(&message("+14165550001", 0)) else {
+        panic!("accepted")
+    };
+    assert!(
+        started.elapsed() >= std::time::Duration::from_millis(20),
+        "latency"
+    );
+    let requests = server.requests();
+    assert_eq!(requests.len(), 1, "one callback");
+    assert_eq!(requests[0].path, "/webhooks/mock");
+    assert_eq!(requests[0].header("x-mock-token"), Some("t0ken-t0ken"));
+    // The callback is a webhook the same plugin accepts: delivered, then the reply.
+    let webhook = WebhookRequest {
+        method: "POST".into(),
+        path: "/webhooks/mock".into(),
+        query: String::new(),
+        headers: requests[0].headers.clone(),
+        body: requests[0].body.clone(),
+    };
+    let events = plugin
+        .parse_webhook(&webhook)
+        .expect("plugin ok")
+        .expect("accepted");
+    match &events[..] {
+        [Event::Status(status), Event::Inbound(reply)] => {
+            assert_eq!(status.provider_message_id, provider_id);
+            assert_eq!(status.status, DeliveryStatus::Delivered);
+            assert_eq!(
+                (reply.from.as_str(), reply.body.as_str()),
+                ("+14165550001", "STOP")
+            );
+        }
+        other => panic!("expected status and reply, got {other:?}"),
+    }
+    // Without the token the same body is refused as a bad signature.
+    let forged = WebhookRequest {
+        headers: Vec::new(),
+        ..webhook
+    };
+    assert!(matches!(
+        plugin.parse_webhook(&forged).expect("plugin ok"),
+        Err(WebhookError::BadSignature(_))
+    ));
 }

@@ -15,6 +15,15 @@
 //!   engine's retry is a new attempt, with a new key), anything else is
 //!   accepted with receipt `mock-<16 hex digits>`.
 //!
+//! An accepted message is delivered, or not: a third draw on the key against
+//! `delivery-failure-rate` picks `undelivered`. With `callback-url` set, the
+//! mock then plays the carrier's part: right after accepting a message it
+//! POSTs to that URL (through the host's `fetch`, so the URL's host must be
+//! granted) the webhook a carrier would send: the delivery status and, for a
+//! share `reply-rate` of messages (a fourth draw), an inbound reply
+//! `reply-text` from the recipient. `latency-ms` makes every send take that
+//! long.
+//!
 //! `lookup` "has" every message whose draw is a success (it is not given the
 //! recipient, so `permanent-failure-numbers` do not apply) and reports it
 //! delivered. `parse-webhook` accepts a JSON body, one event or a list of
@@ -23,14 +32,14 @@
 //!
 //! The settings are described, as JSON Schema, in this crate's `plugin.toml`.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use switchboard_plugin_sdk::{
     self as sdk, Capabilities, DeliveryStatus, Event, InboundMessage, LookupResult, Message,
     PluginInfo, Provider, Receipt, SendError, StatusUpdate, WebhookError, WebhookRequest,
 };
 
 /// The setting keys this plugin reads, as declared in `plugin.toml`.
-pub const SETTING_KEYS: [&str; 8] = [
+pub const SETTING_KEYS: [&str; 13] = [
     "failure-rate",
     "throttle-rate",
     "permanent-failure-numbers",
@@ -39,6 +48,11 @@ pub const SETTING_KEYS: [&str; 8] = [
     "max-segments",
     "rate-per-second",
     "webhook-token",
+    "latency-ms",
+    "delivery-failure-rate",
+    "callback-url",
+    "reply-rate",
+    "reply-text",
 ];
 
 /// Header that carries `webhook-token`.
@@ -63,7 +77,20 @@ pub struct Settings {
     pub rate_per_second: Option<f64>,
     /// Shared secret webhooks must carry, if any.
     pub webhook_token: Option<String>,
+    /// How long each send takes, in milliseconds (at most [`MAX_LATENCY_MS`]).
+    pub latency_ms: u64,
+    /// Share of accepted messages that end `undelivered`, in `[0, 1]`.
+    pub delivery_failure_rate: f64,
+    /// Where the simulated carrier webhooks go, if anywhere.
+    pub callback_url: Option<String>,
+    /// Share of accepted messages the recipient answers, in `[0, 1]`.
+    pub reply_rate: f64,
+    /// What recipients answer.
+    pub reply_text: String,
 }
+
+/// Longest `latency-ms` accepted: well under the host's call deadline.
+pub const MAX_LATENCY_MS: u64 = 2_000;
 
 impl Default for Settings {
     fn default() -> Self {
@@ -76,6 +103,11 @@ impl Default for Settings {
             max_segments: 10,
             rate_per_second: Some(100.0),
             webhook_token: None,
+            latency_ms: 0,
+            delivery_failure_rate: 0.0,
+            callback_url: None,
+            reply_rate: 0.0,
+            reply_text: "YES".into(),
         }
     }
 }
@@ -122,6 +154,19 @@ impl Settings {
             },
             rate_per_second,
             webhook_token: get("webhook-token"),
+            latency_ms: match parse_number(get("latency-ms"), "latency-ms")? {
+                Some(ms) if ms > MAX_LATENCY_MS => {
+                    return Err(format!("latency-ms: at most {MAX_LATENCY_MS}"));
+                }
+                ms => ms.unwrap_or(0),
+            },
+            delivery_failure_rate: parse_rate(
+                get("delivery-failure-rate"),
+                "delivery-failure-rate",
+            )?,
+            callback_url: get("callback-url"),
+            reply_rate: parse_rate(get("reply-rate"), "reply-rate")?,
+            reply_text: get("reply-text").unwrap_or(defaults.reply_text),
         })
     }
 
@@ -173,6 +218,72 @@ impl Settings {
                 provider_message_id: format!("mock-{hash:016x}"),
             }
         }
+    }
+}
+
+/// Draws that do not depend on the try use "try numbers" no call has.
+const DELIVERY_DRAW: u32 = u32::MAX;
+const REPLY_DRAW: u32 = u32::MAX - 1;
+
+impl Settings {
+    /// The final delivery status of an accepted message.
+    pub fn delivery(&self, idempotency_key: &str) -> WebhookStatus {
+        if fraction(self.hash(idempotency_key, DELIVERY_DRAW)) < self.delivery_failure_rate {
+            WebhookStatus::Undelivered
+        } else {
+            WebhookStatus::Delivered
+        }
+    }
+
+    /// The webhook events a carrier would send about an accepted message: its
+    /// delivery status, and the recipient's reply when there is one.
+    pub fn carrier_events(
+        &self,
+        message: &Message,
+        provider_message_id: &str,
+    ) -> Vec<WebhookEvent> {
+        let status = self.delivery(&message.idempotency_key);
+        let mut events = vec![WebhookEvent::Status {
+            provider_message_id: provider_message_id.to_string(),
+            status,
+            error_code: matches!(status, WebhookStatus::Undelivered)
+                .then(|| "mock-undelivered".to_string()),
+            error_message: None,
+            opt_out: None,
+        }];
+        let reply = self.hash(&message.idempotency_key, REPLY_DRAW);
+        if matches!(status, WebhookStatus::Delivered) && fraction(reply) < self.reply_rate {
+            events.push(WebhookEvent::Inbound {
+                provider_message_id: format!("mock-in-{reply:016x}"),
+                from: message.to.clone(),
+                to: message.from.clone(),
+                body: self.reply_text.clone(),
+                media: Vec::new(),
+                received_at_ms: None,
+            });
+        }
+        events
+    }
+}
+
+/// POSTs the carrier's webhook for an accepted message to `callback-url`. A
+/// failure is logged: the message itself was accepted.
+fn call_back(settings: &Settings, url: &str, message: &Message, provider_message_id: &str) {
+    let events = settings.carrier_events(message, provider_message_id);
+    let body = match serde_json::to_string(&events) {
+        Ok(body) => body,
+        Err(e) => return sdk::host::warn(&format!("mock callback: {e}")),
+    };
+    let mut request = sdk::http::Request::post(url).json(body);
+    if let Some(token) = &settings.webhook_token {
+        request = request.header(TOKEN_HEADER, token.as_str());
+    }
+    match request.send() {
+        Ok(response) if response.is_success() => {}
+        Ok(response) => {
+            sdk::host::warn(&format!("mock callback to {url}: HTTP {}", response.status))
+        }
+        Err(e) => sdk::host::warn(&format!("mock callback to {url}: {e:?}")),
     }
 }
 
@@ -264,7 +375,7 @@ fn mix(mut z: u64) -> u64 {
 /// {"type": "status", "provider-message-id": "mock-…", "status": "delivered",
 ///  "error-code": null, "error-message": null, "opt-out": null}
 /// ```
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(
     tag = "type",
     rename_all = "kebab-case",
@@ -308,7 +419,7 @@ pub enum WebhookEvent {
 }
 
 /// `status` of a [`WebhookEvent::Status`].
-#[derive(Clone, Copy, Debug, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 #[allow(missing_docs)]
 pub enum WebhookStatus {
@@ -435,10 +546,18 @@ impl Provider for MockProvider {
         ) {
             Outcome::Accepted {
                 provider_message_id,
-            } => Ok(Receipt {
-                provider_message_id,
-                segments: Some(message.segments),
-            }),
+            } => {
+                if settings.latency_ms > 0 {
+                    std::thread::sleep(std::time::Duration::from_millis(settings.latency_ms));
+                }
+                if let Some(url) = &settings.callback_url {
+                    call_back(settings, url, &message, &provider_message_id);
+                }
+                Ok(Receipt {
+                    provider_message_id,
+                    segments: Some(message.segments),
+                })
+            }
             Outcome::Permanent { code, message } => Err(SendError::permanent(code, message)),
             Outcome::Transient => Err(SendError::transient(
                 "mock-transient",
@@ -485,7 +604,7 @@ impl Provider for MockProvider {
         }
         Some(LookupResult {
             provider_message_id: id,
-            status: DeliveryStatus::Delivered,
+            status: settings.delivery(idempotency_key).into(),
             error_code: None,
             error_message: None,
         })
@@ -675,6 +794,60 @@ mod tests {
                 Err(_) => assert!(found.is_none()),
             }
         }
+    }
+
+    #[test]
+    fn carrier_events_report_delivery_and_replies_deterministically() {
+        let s = settings(&[
+            ("delivery-failure-rate", "0.2"),
+            ("reply-rate", "0.5"),
+            ("reply-text", "Yes please"),
+        ])
+        .expect("valid");
+        let (mut undelivered, mut replies) = (0, 0);
+        for i in 0..2_000 {
+            let m = message(&format!("k{i}"), "+15550001");
+            let events = s.carrier_events(&m, "mock-1");
+            assert_eq!(events, s.carrier_events(&m, "mock-1"), "deterministic");
+            match &events[0] {
+                WebhookEvent::Status { status, .. } => {
+                    if *status == WebhookStatus::Undelivered {
+                        undelivered += 1;
+                        assert_eq!(events.len(), 1, "no reply to an undelivered message");
+                    }
+                }
+                other => panic!("status first, got {other:?}"),
+            }
+            if let Some(WebhookEvent::Inbound { from, to, body, .. }) = events.get(1) {
+                assert_eq!((from.as_str(), to.as_str()), ("+15550001", "+15550000"));
+                assert_eq!(body, "Yes please");
+                replies += 1;
+            }
+        }
+        assert!(
+            (300..500).contains(&undelivered),
+            "undelivered {undelivered}"
+        );
+        assert!((700..900).contains(&replies), "replies {replies}");
+        // What the mock sends, its own webhook parser reads.
+        let m = message("k1", "+15550001");
+        let body = serde_json::to_vec(&s.carrier_events(&m, "mock-1")).expect("json");
+        let parsed = parse_events(&body).expect("parses");
+        assert_eq!(parsed.len(), s.carrier_events(&m, "mock-1").len());
+    }
+
+    #[test]
+    fn lookup_reports_the_delivery_outcome() {
+        let p = provider(&[("delivery-failure-rate", "1")]);
+        assert_eq!(
+            p.lookup("k1", None).expect("found").status,
+            DeliveryStatus::Undelivered
+        );
+        assert!(settings(&[("latency-ms", "5000")]).is_err());
+        assert_eq!(
+            settings(&[("latency-ms", "20")]).expect("valid").latency_ms,
+            20
+        );
     }
 
     #[test]
