@@ -5,7 +5,11 @@ use std::path::PathBuf;
 use std::process::Command;
 
 /// The bundled plugins: (constant name, crate directory under `plugins/`, wasm file name).
-const BUNDLED: &[(&str, &str, &str)] = &[("PROVIDER_MOCK", "provider-mock", "provider_mock.wasm")];
+const BUNDLED: &[(&str, &str, &str)] = &[
+    ("PROVIDER_MOCK", "provider-mock", "provider_mock.wasm"),
+    ("PROVIDER_TWILIO", "provider-twilio", "provider_twilio.wasm"),
+    ("PROVIDER_TELNYX", "provider-telnyx", "provider_telnyx.wasm"),
+];
 
 fn main() {
     let manifest_dir =

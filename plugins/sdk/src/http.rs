@@ -3,7 +3,7 @@
 
 use crate::form::{self, Form};
 use crate::host;
-use crate::{ErrorInfo, SendError};
+use crate::{ErrorInfo, SendError, ThrottledInfo};
 
 pub use crate::host::{HttpError, HttpRequest, HttpResponse};
 
@@ -130,22 +130,10 @@ pub fn bearer_auth(token: &str) -> (String, String) {
     ("Authorization".to_string(), format!("Bearer {token}"))
 }
 
-/// Standard base64 (RFC 4648, with padding).
+/// Standard base64 (RFC 4648, with padding); the same as
+/// [`crate::signature::base64_encode`].
 pub fn base64(input: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(input.len().div_ceil(3) * 4);
-    for chunk in input.chunks(3) {
-        let b0 = chunk[0];
-        let b1 = chunk.get(1).copied().unwrap_or(0);
-        let b2 = chunk.get(2).copied().unwrap_or(0);
-        let n = u32::from(b0) << 16 | u32::from(b1) << 8 | u32::from(b2);
-        let sextet = |shift: u32| char::from(ALPHABET[((n >> shift) & 0x3f) as usize]);
-        out.push(sextet(18));
-        out.push(sextet(12));
-        out.push(if chunk.len() > 1 { sextet(6) } else { '=' });
-        out.push(if chunk.len() > 2 { sextet(0) } else { '=' });
-    }
-    out
+    crate::signature::base64_encode(input)
 }
 
 /// Classifies a failed response of a send call:
@@ -154,19 +142,32 @@ pub fn base64(input: &[u8]) -> String {
 /// - anything else: permanent.
 ///
 /// The code is `http-<status>`; the message starts with the response body.
-/// Providers that return their own error codes should map them first.
+/// Providers that return their own error codes should map them first, or
+/// pass them to [`send_error_with_info`].
 pub fn send_error_for_status(response: &HttpResponse) -> SendError {
-    let code = format!("http-{}", response.status);
-    let message = excerpt(&response.text(), ERROR_EXCERPT_BYTES);
+    send_error_with_info(response, status_error_info(response))
+}
+
+/// Classifies a failed response as [`send_error_for_status`] does, but with
+/// the provider's own code and message (parsed from its error body).
+pub fn send_error_with_info(response: &HttpResponse, info: ErrorInfo) -> SendError {
     match response.status {
-        429 => SendError::throttled(
-            response.retry_after_ms().unwrap_or(DEFAULT_RETRY_AFTER_MS),
-            code,
-            message,
-        ),
-        408 | 425 | 500..=599 => SendError::transient(code, message),
-        _ => SendError::permanent(code, message),
+        429 => SendError::Throttled(ThrottledInfo {
+            retry_after_ms: response.retry_after_ms().unwrap_or(DEFAULT_RETRY_AFTER_MS),
+            info,
+        }),
+        408 | 425 | 500..=599 => SendError::Transient(info),
+        _ => SendError::Permanent(info),
     }
+}
+
+/// Code `http-<status>` and the start of the body as the message: what to
+/// report when a provider's error body says nothing more useful.
+pub fn status_error_info(response: &HttpResponse) -> ErrorInfo {
+    ErrorInfo::new(
+        format!("http-{}", response.status),
+        excerpt(&response.text(), ERROR_EXCERPT_BYTES),
+    )
 }
 
 impl From<HttpError> for SendError {
@@ -291,6 +292,26 @@ mod tests {
         assert_eq!(
             send_error_for_status(&response(400, &[], "bad number")),
             SendError::permanent("http-400", "bad number")
+        );
+    }
+
+    #[test]
+    fn provider_info_keeps_the_status_classification() {
+        let info = ErrorInfo::new("21211", "invalid To");
+        assert_eq!(
+            send_error_with_info(&response(400, &[], "{}"), info.clone()),
+            SendError::Permanent(info.clone())
+        );
+        assert_eq!(
+            send_error_with_info(&response(502, &[], ""), info.clone()),
+            SendError::Transient(info.clone())
+        );
+        assert_eq!(
+            send_error_with_info(&response(429, &[("Retry-After", "7")], ""), info.clone()),
+            SendError::Throttled(ThrottledInfo {
+                retry_after_ms: 7_000,
+                info
+            })
         );
     }
 

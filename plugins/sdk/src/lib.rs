@@ -46,6 +46,9 @@
 //! The plugin crate is a `cdylib` built with
 //! `cargo build --release --target wasm32-wasip2`; the result is a component.
 //!
+//! [`signature`] has what webhook checks need: HMAC-SHA1/SHA256, Ed25519
+//! verification, constant-time comparison, base64 and hex.
+//!
 //! Everything here also compiles for the native target so that plugin logic
 //! can be unit-tested with `cargo test`; calling a host function natively
 //! panics (there is no host).
@@ -53,6 +56,7 @@
 pub mod form;
 pub mod host;
 pub mod http;
+pub mod signature;
 
 #[doc(hidden)]
 #[allow(unsafe_code, missing_debug_implementations)]
