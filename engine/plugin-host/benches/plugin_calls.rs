@@ -1,19 +1,50 @@
-//! Benchmark: plugin load (compile + link), and the cost of one `send` through the bundled mock
-//! provider (a fresh instance per call, under the deadline and memory cap).
+//! Benchmark: what running providers as WebAssembly plugins costs.
 //!
-//! `cargo bench -p switchboard-plugin-host --bench plugin_calls` prints the figures.
+//! `cargo bench -p switchboard-plugin-host --bench plugin_calls` prints:
+//! - loading the mock (compile + link + describe);
+//! - instantiating a provider instance (pooling allocator, from its `InstancePre`);
+//! - one `send` through the mock on a reused instance (per-call overhead);
+//! - sends/s through the Twilio plugin against a local HTTP server answering like Twilio
+//!   (form body built in the guest, `host.fetch` through reqwest, JSON answer parsed);
+//! - the plugin's share of a send's cost in a whole campaign: the same campaign through the
+//!   runtime with an in-process provider and with the mock plugin.
 
+#[path = "../tests/support/mod.rs"]
+mod support;
+
+use std::collections::BTreeMap;
 use std::hint::black_box;
+use std::sync::Arc;
 use std::time::Instant;
 
-use switchboard_plugin_host::{InstanceConfig, Limits, PluginHost, ProviderPlugin, bundled};
-use switchboard_runtime::provider::Provider;
-use switchboard_runtime::records::Outbound;
+use chrono::{TimeZone, Utc};
+use switchboard_plugin_host::{
+    CheckedManifest, CompiledPlugin, InstanceConfig, Limits, PluginHost, ProviderPlugin, bundled,
+};
+use switchboard_runtime::provider::{Provider, SendOutcome};
+use switchboard_runtime::records::{Outbound, RecipientStatus};
+use switchboard_runtime::store::Store;
+use switchboard_runtime::{ManualClock, Runtime, RuntimeConfig};
+
+fn messages(count: u32) -> Vec<Outbound> {
+    (0..count)
+        .map(|i| Outbound {
+            recipient: u64::from(i),
+            to: format!("+1416555{:04}", i % 10_000),
+            ..support::message(
+                "+14165550001",
+                "Hi there, we have a special offer for you! Reply STOP to opt out.",
+                0,
+            )
+        })
+        .collect()
+}
 
 fn main() {
     let host = PluginHost::new(Limits::default()).expect("host");
+    println!("pooling allocator: {}", host.is_pooling());
     let started = Instant::now();
-    let plugin = ProviderPlugin::load(
+    let mock = ProviderPlugin::load(
         &host,
         bundled::PROVIDER_MOCK.manifest,
         bundled::PROVIDER_MOCK.component,
@@ -25,31 +56,158 @@ fn main() {
         started.elapsed().as_secs_f64() * 1e3
     );
 
-    let calls = 20_000u32;
-    let messages: Vec<Outbound> = (0..calls)
-        .map(|i| Outbound {
-            campaign: 1,
-            recipient: u64::from(i),
-            pc: 0,
-            attempt: 0,
-            try_number: 1,
-            step_id: "s".into(),
-            variant: "main".into(),
-            from: "+14165550100".into(),
-            to: format!("+1416555{:04}", i % 10_000),
-            body: "Hi there, we have a special offer for you! Reply STOP to opt out.".into(),
-            media: Vec::new(),
-            segments: 1,
-        })
-        .collect();
-    let _ = plugin.send(&messages[0]);
+    instantiate(&host);
+    per_call(&mock);
+    twilio_against_local_server(&host);
+    campaign_share();
+}
+
+/// A new provider instance each time: what the first call, and every call after a trap, pays.
+fn instantiate(host: &PluginHost) {
+    let manifest =
+        CheckedManifest::parse("mock", bundled::PROVIDER_MOCK.manifest).expect("manifest");
+    let compiled =
+        CompiledPlugin::compile(host, manifest, bundled::PROVIDER_MOCK.component).expect("compile");
+    let rounds = 300u32;
     let started = Instant::now();
-    for message in &messages {
-        black_box(plugin.send(message));
+    for _ in 0..rounds {
+        // `new` instantiates one instance and calls `describe` on it.
+        black_box(ProviderPlugin::new(host, &compiled, &InstanceConfig::default()).expect("new"));
     }
-    let per_call = started.elapsed().as_secs_f64() * 1e6 / f64::from(calls);
+    let each = started.elapsed().as_secs_f64() * 1e6 / f64::from(rounds);
+    println!("configure + instantiate + describe a provider instance: {each:.1} µs");
+}
+
+fn per_call(mock: &ProviderPlugin) {
+    let calls = 50_000u32;
+    let batch = messages(calls);
+    let _ = mock.send(&batch[0]);
+    let started = Instant::now();
+    for message in &batch {
+        black_box(mock.send(message));
+    }
+    let each = started.elapsed().as_secs_f64() * 1e6 / f64::from(calls);
     println!(
-        "send through the mock plugin (instantiate + call, fresh instance each time): {per_call:.1} µs per call ({:.0} sends/s on one core)",
-        1e6 / per_call
+        "send through the mock plugin (reused instance, deadline + fuel armed per call): {each:.1} µs per call ({:.0} sends/s on one core)",
+        1e6 / each
+    );
+}
+
+fn twilio_against_local_server(host: &PluginHost) {
+    let server = support::LocalServer::start(|_| {
+        (
+            201,
+            vec![("content-type".into(), "application/json".into())],
+            br#"{"sid": "SM00000000000000000000000000000001", "status": "queued", "num_segments": "1"}"#.to_vec(),
+        )
+    });
+    let manifest = bundled::PROVIDER_TWILIO.manifest.replacen(
+        "allowed-hosts = [",
+        "allowed-hosts = [\"127.0.0.1:*\", ",
+        1,
+    );
+    let base = server.url("");
+    let twilio = ProviderPlugin::load(
+        host,
+        &manifest,
+        bundled::PROVIDER_TWILIO.component,
+        &InstanceConfig::with_settings([
+            ("account-sid", "AC00000000000000000000000000000000"),
+            ("auth-token", "bench-token"),
+            ("api-base-url", base.as_str()),
+        ])
+        .allowing(["127.0.0.1:*"]),
+    )
+    .expect("load twilio");
+    let calls = 5_000u32;
+    let batch = messages(calls);
+    assert!(matches!(
+        twilio.send(&batch[0]),
+        SendOutcome::Accepted { .. }
+    ));
+    let started = Instant::now();
+    for message in &batch {
+        black_box(twilio.send(message));
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    println!(
+        "send through the Twilio plugin to a local HTTP server (one connection, sequential): {:.0} sends/s ({:.1} µs per send, HTTP round trip included)",
+        f64::from(calls) / seconds,
+        seconds * 1e6 / f64::from(calls)
+    );
+}
+
+/// Accepts everything at once: the runtime's own cost of a send.
+#[derive(Debug)]
+struct Instant0;
+
+impl Provider for Instant0 {
+    fn send(&self, message: &Outbound) -> SendOutcome {
+        SendOutcome::Accepted {
+            provider_id: message.idempotency_key(),
+        }
+    }
+}
+
+const WORKFLOW: &str = r#"kind: campaign
+id: bench
+provider: mock
+sender: "+14165550100"
+consent: { acknowledged: true }
+quiet_hours: { override: true, reason: benchmark }
+steps:
+  - send: "Hi {name|there}, we have a special offer for you! Reply STOP to opt out."
+"#;
+
+fn campaign_seconds(provider: Arc<dyn Provider>, recipients: u64) -> f64 {
+    let start = Utc
+        .with_ymd_and_hms(2026, 12, 7, 15, 0, 0)
+        .single()
+        .expect("instant");
+    let clock = ManualClock::new(start);
+    let mut runtime = Runtime::open(
+        Store::temporary().expect("store"),
+        Arc::new(clock.clone()),
+        provider,
+        RuntimeConfig::default(),
+    )
+    .expect("runtime");
+    let id = runtime
+        .create_campaign(
+            "bench",
+            WORKFLOW,
+            (0..recipients).map(|i| (format!("+1416{:07}", 5_000_000 + i), BTreeMap::new())),
+        )
+        .expect("create");
+    let started = Instant::now();
+    runtime.start(id).expect("start");
+    runtime
+        .run_until(start + chrono::TimeDelta::hours(2), |at| clock.set(at))
+        .expect("run");
+    let seconds = started.elapsed().as_secs_f64();
+    let counts = runtime.store().counters(id).expect("counters");
+    assert_eq!(counts.get(&RecipientStatus::Sent), Some(&recipients));
+    seconds
+}
+
+fn campaign_share() {
+    let recipients = 20_000u64;
+    let plugin = Arc::new(
+        ProviderPlugin::load(
+            &PluginHost::new(Limits::default()).expect("host"),
+            bundled::PROVIDER_MOCK.manifest,
+            bundled::PROVIDER_MOCK.component,
+            &InstanceConfig::default(),
+        )
+        .expect("load"),
+    );
+    let native = campaign_seconds(Arc::new(Instant0), recipients);
+    let wasm = campaign_seconds(plugin, recipients);
+    let per_send = |s: f64| s * 1e6 / recipients as f64;
+    println!(
+        "campaign of {recipients} sends, durable store: in-process provider {:.1} µs per send, mock plugin {:.1} µs per send: plugin share {:.1} %",
+        per_send(native),
+        per_send(wasm),
+        (wasm - native) / wasm * 100.0
     );
 }
