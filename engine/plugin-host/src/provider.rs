@@ -198,6 +198,48 @@ impl ProviderPlugin {
     }
 }
 
+/// Calls from async code (the daemon's HTTP handlers): the plugin runs on tokio's blocking
+/// pool, so a slow or looping plugin never stalls the tasks serving other requests. Must be
+/// called inside a tokio runtime.
+impl ProviderPlugin {
+    /// [`Self::try_send`] on the blocking pool.
+    pub async fn send_async(
+        self: &Arc<Self>,
+        message: Outbound,
+    ) -> Result<SendOutcome, PluginError> {
+        let plugin = Arc::clone(self);
+        self.blocking("send", move || plugin.try_send(&message))
+            .await
+    }
+
+    /// [`Self::parse_webhook`] on the blocking pool.
+    pub async fn parse_webhook_async(
+        self: &Arc<Self>,
+        request: WebhookRequest,
+    ) -> Result<Result<Vec<Event>, WebhookError>, PluginError> {
+        let plugin = Arc::clone(self);
+        self.blocking("parse-webhook", move || plugin.parse_webhook(&request))
+            .await
+    }
+
+    async fn blocking<R: Send + 'static>(
+        &self,
+        call: &'static str,
+        work: impl FnOnce() -> Result<R, PluginError> + Send + 'static,
+    ) -> Result<R, PluginError> {
+        tokio::task::spawn_blocking(work)
+            .await
+            .unwrap_or_else(|joined| {
+                Err(PluginError::Call {
+                    plugin: self.name().to_string(),
+                    version: self.version().to_string(),
+                    call,
+                    cause: format!("the call's thread ended: {joined}"),
+                })
+            })
+    }
+}
+
 impl Provider for ProviderPlugin {
     fn send(&self, message: &Outbound) -> SendOutcome {
         // A broken plugin is not the provider refusing: retry (another plugin version, or the

@@ -200,3 +200,28 @@ fn the_mock_calls_back_with_delivery_and_replies_like_a_carrier() {
         Err(WebhookError::BadSignature(_))
     ));
 }
+
+#[test]
+fn async_callers_get_the_same_answers_without_blocking_their_runtime() {
+    let plugin = std::sync::Arc::new(load(&[]));
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("runtime");
+    let sent = message("+14165550001", 0);
+    let expected = plugin.try_send(&sent).expect("sync");
+    let answer = runtime.block_on(plugin.send_async(sent)).expect("async");
+    assert_eq!(answer, expected);
+    let request = WebhookRequest {
+        method: "POST".into(),
+        path: "/webhooks/mock".into(),
+        query: String::new(),
+        headers: Vec::new(),
+        body: br#"{"type": "status", "provider-message-id": "mock-1", "status": "delivered"}"#
+            .to_vec(),
+    };
+    let events = runtime
+        .block_on(plugin.parse_webhook_async(request))
+        .expect("plugin ok")
+        .expect("accepted");
+    assert_eq!(events.len(), 1);
+}
