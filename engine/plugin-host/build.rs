@@ -9,6 +9,8 @@ const BUNDLED: &[(&str, &str, &str)] = &[
     ("PROVIDER_MOCK", "provider-mock", "provider_mock.wasm"),
     ("PROVIDER_TWILIO", "provider-twilio", "provider_twilio.wasm"),
     ("PROVIDER_TELNYX", "provider-telnyx", "provider_telnyx.wasm"),
+    ("IMPORTER_CSV", "importer-csv", "importer_csv.wasm"),
+    ("IMPORTER_JSONL", "importer-jsonl", "importer_jsonl.wasm"),
 ];
 
 fn main() {

@@ -72,6 +72,14 @@ impl<B> Instances<B> {
         (self.instantiate)(store)
     }
 
+    /// Makes a fresh instance, under the limits, and drops it.
+    pub(crate) fn instantiate_once(&self) -> Result<(), PluginError> {
+        let mut store = self.new_store();
+        self.arm(&mut store)
+            .and_then(|()| (self.instantiate)(&mut store).map(drop))
+            .map_err(|e| self.failure("instantiate", e))
+    }
+
     /// Instances waiting for a call.
     pub(crate) fn idle_count(&self) -> usize {
         self.idle.lock().map_or(0, |idle| idle.len())

@@ -96,7 +96,9 @@ impl CompiledPlugin {
         if declared == kind {
             Ok(())
         } else {
-            Err(self.load_error(format!("is a {declared} plugin, not a {kind}")))
+            Err(self.load_error(format!(
+                "its manifest declares kind `{declared}`; a `{kind}` plugin is needed here"
+            )))
         }
     }
 

@@ -110,6 +110,12 @@ impl ProviderPlugin {
         &self.info
     }
 
+    /// Makes a fresh instance and drops it: what a first call, or a call after a failure, pays
+    /// before running (benchmarks, health checks).
+    pub fn instantiate_once(&self) -> Result<(), PluginError> {
+        self.instances.instantiate_once()
+    }
+
     /// Instances kept alive between calls.
     pub fn idle_instances(&self) -> usize {
         self.instances.idle_count()

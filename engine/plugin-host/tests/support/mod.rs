@@ -132,6 +132,7 @@ impl Drop for LocalServer {
 
 fn serve(stream: TcpStream, handler: &dyn Fn(&Received) -> Answer, log: &Mutex<Vec<Received>>) {
     stream.set_nonblocking(false).ok();
+    stream.set_nodelay(true).ok();
     stream.set_read_timeout(Some(Duration::from_secs(10))).ok();
     let mut reader = BufReader::new(stream.try_clone().expect("clone"));
     let mut writer = stream;
@@ -183,7 +184,10 @@ fn serve(stream: TcpStream, handler: &dyn Fn(&Received) -> Answer, log: &Mutex<V
             head.push_str(&format!("{name}: {value}\r\n"));
         }
         head.push_str("\r\n");
-        if writer.write_all(head.as_bytes()).is_err() || writer.write_all(&answer_body).is_err() {
+        // One write: a head and body written apart meet Nagle's algorithm and delayed ACKs.
+        let mut answer = head.into_bytes();
+        answer.extend_from_slice(&answer_body);
+        if writer.write_all(&answer).is_err() {
             return;
         }
     }
