@@ -33,9 +33,11 @@
 //! The settings are described, as JSON Schema, in this crate's `plugin.toml`.
 
 use serde::{Deserialize, Serialize};
+use switchboard_plugin_sdk::settings::{self, Configured};
 use switchboard_plugin_sdk::{
     self as sdk, Capabilities, DeliveryStatus, Event, InboundMessage, LookupResult, Message,
     PluginInfo, Provider, Receipt, SendError, StatusUpdate, WebhookError, WebhookRequest,
+    signature,
 };
 
 /// The setting keys this plugin reads, as declared in `plugin.toml`.
@@ -116,10 +118,9 @@ impl Settings {
     /// Reads the settings through `get` (the host's `config-get`, or a map in
     /// tests). Blank values count as absent.
     pub fn from_config(get: impl Fn(&str) -> Option<String>) -> Result<Settings, String> {
-        let get = |key: &str| get(key).filter(|v| !v.trim().is_empty());
+        let get = |key: &str| settings::non_blank(get(key));
+        let rate = |key: &str| settings::fraction(get(key), key).map(|share| share.unwrap_or(0.0));
         let defaults = Settings::default();
-        let failure_rate = parse_rate(get("failure-rate"), "failure-rate")?;
-        let throttle_rate = parse_rate(get("throttle-rate"), "throttle-rate")?;
         let permanent_failure_numbers = get("permanent-failure-numbers")
             .map(|list| {
                 list.split(',')
@@ -129,43 +130,27 @@ impl Settings {
                     .collect()
             })
             .unwrap_or_default();
-        let rate_per_second = match get("rate-per-second") {
-            None => defaults.rate_per_second,
-            Some(text) => match text.trim().parse::<f64>() {
-                Ok(rate) if rate.is_finite() && rate > 0.0 => Some(rate),
-                _ => {
-                    return Err(format!(
-                        "rate-per-second: {text:?} is not a positive number"
-                    ));
-                }
-            },
-        };
         Ok(Settings {
-            failure_rate,
-            throttle_rate,
+            failure_rate: rate("failure-rate")?,
+            throttle_rate: rate("throttle-rate")?,
             permanent_failure_numbers,
-            retry_after_ms: parse_number(get("retry-after-ms"), "retry-after-ms")?
+            retry_after_ms: settings::whole_number(get("retry-after-ms"), "retry-after-ms")?
                 .unwrap_or(defaults.retry_after_ms),
             seed: get("seed").unwrap_or_default(),
-            max_segments: match parse_number(get("max-segments"), "max-segments")? {
-                None => defaults.max_segments,
-                Some(0) => return Err("max-segments: must be at least 1".into()),
-                Some(n) => n,
-            },
-            rate_per_second,
+            max_segments: settings::positive_integer(get("max-segments"), "max-segments")?
+                .unwrap_or(defaults.max_segments),
+            rate_per_second: settings::positive_number(get("rate-per-second"), "rate-per-second")?
+                .or(defaults.rate_per_second),
             webhook_token: get("webhook-token"),
-            latency_ms: match parse_number(get("latency-ms"), "latency-ms")? {
+            latency_ms: match settings::whole_number(get("latency-ms"), "latency-ms")? {
                 Some(ms) if ms > MAX_LATENCY_MS => {
                     return Err(format!("latency-ms: at most {MAX_LATENCY_MS}"));
                 }
                 ms => ms.unwrap_or(0),
             },
-            delivery_failure_rate: parse_rate(
-                get("delivery-failure-rate"),
-                "delivery-failure-rate",
-            )?,
+            delivery_failure_rate: rate("delivery-failure-rate")?,
             callback_url: get("callback-url"),
-            reply_rate: parse_rate(get("reply-rate"), "reply-rate")?,
+            reply_rate: rate("reply-rate")?,
             reply_text: get("reply-text").unwrap_or(defaults.reply_text),
         })
     }
@@ -314,27 +299,6 @@ pub enum Outcome {
 /// The top 53 bits of a hash as a fraction in `[0, 1)`.
 fn fraction(hash: u64) -> f64 {
     (hash >> 11) as f64 / (1u64 << 53) as f64
-}
-
-fn parse_rate(value: Option<String>, key: &str) -> Result<f64, String> {
-    let Some(text) = value else { return Ok(0.0) };
-    match text.trim().parse::<f64>() {
-        Ok(rate) if (0.0..=1.0).contains(&rate) => Ok(rate),
-        _ => Err(format!("{key}: {text:?} is not a number between 0 and 1")),
-    }
-}
-
-fn parse_number<T: std::str::FromStr>(
-    value: Option<String>,
-    key: &str,
-) -> Result<Option<T>, String> {
-    value
-        .map(|text| {
-            text.trim()
-                .parse::<T>()
-                .map_err(|_| format!("{key}: {text:?} is not a whole number"))
-        })
-        .transpose()
 }
 
 /// 64-bit FNV-1a: tiny, stable across platforms and releases (unlike
@@ -491,36 +455,31 @@ pub fn parse_events(body: &[u8]) -> Result<Vec<Event>, WebhookError> {
     Ok(events.into_iter().map(Event::from).collect())
 }
 
-/// Compares without an early exit, so timing does not reveal the token.
-fn same_secret(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
-
 /// The provider: its settings, or why they are invalid.
 #[derive(Debug)]
 pub struct MockProvider {
-    settings: Result<Settings, String>,
+    settings: Configured<Settings>,
 }
 
 impl MockProvider {
     /// A provider with the given settings (tests build it this way).
     pub fn with_settings(settings: Result<Settings, String>) -> Self {
-        MockProvider { settings }
+        MockProvider {
+            settings: Configured::new(settings),
+        }
     }
 }
 
 impl Provider for MockProvider {
     fn new() -> Self {
-        let settings = Settings::from_config(sdk::host::config);
-        if let Err(why) = &settings {
-            sdk::host::error(&format!("mock provider: invalid settings: {why}"));
+        MockProvider {
+            settings: Configured::from_host("mock", Settings::from_config),
         }
-        MockProvider::with_settings(settings)
     }
 
     fn describe(&self) -> PluginInfo {
         let defaults = Settings::default();
-        let settings = self.settings.as_ref().unwrap_or(&defaults);
+        let settings = self.settings.valid().unwrap_or(&defaults);
         PluginInfo {
             name: "mock".into(),
             version: env!("CARGO_PKG_VERSION").into(),
@@ -534,10 +493,7 @@ impl Provider for MockProvider {
     }
 
     fn send(&self, message: Message) -> Result<Receipt, SendError> {
-        let settings = self
-            .settings
-            .as_ref()
-            .map_err(|why| SendError::permanent("config-invalid", why.clone()))?;
+        let settings = self.settings.for_send()?;
         match settings.outcome(
             &message.idempotency_key,
             message.try_number.max(1),
@@ -572,13 +528,10 @@ impl Provider for MockProvider {
     }
 
     fn parse_webhook(&self, request: WebhookRequest) -> Result<Vec<Event>, WebhookError> {
-        let settings = self
-            .settings
-            .as_ref()
-            .map_err(|why| WebhookError::Unsupported(format!("invalid settings: {why}")))?;
+        let settings = self.settings.for_webhook()?;
         if let Some(token) = &settings.webhook_token {
             let given = request.header(TOKEN_HEADER).unwrap_or_default();
-            if !same_secret(given.as_bytes(), token.as_bytes()) {
+            if !signature::constant_time_eq(given.as_bytes(), token.as_bytes()) {
                 return Err(WebhookError::BadSignature(format!(
                     "missing or wrong {TOKEN_HEADER} header"
                 )));
@@ -592,7 +545,7 @@ impl Provider for MockProvider {
         idempotency_key: &str,
         provider_message_id: Option<&str>,
     ) -> Option<LookupResult> {
-        let settings = self.settings.as_ref().ok()?;
+        let settings = self.settings.valid()?;
         let Outcome::Accepted {
             provider_message_id: id,
         } = settings.outcome(idempotency_key, 0, None, 0)
@@ -615,16 +568,12 @@ sdk::export_provider!(MockProvider);
 
 #[cfg(test)]
 mod tests {
-    use std::collections::HashMap;
+    use switchboard_plugin_sdk::testing;
 
     use super::*;
 
     fn settings(pairs: &[(&str, &str)]) -> Result<Settings, String> {
-        let map: HashMap<String, String> = pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        Settings::from_config(|key| map.get(key).cloned())
+        Settings::from_config(testing::config_lookup(pairs))
     }
 
     fn provider(pairs: &[(&str, &str)]) -> MockProvider {
@@ -632,29 +581,11 @@ mod tests {
     }
 
     fn message(key: &str, to: &str) -> Message {
-        Message {
-            id: format!("id-{key}"),
-            idempotency_key: key.into(),
-            from: "+15550000".into(),
-            to: to.into(),
-            body: "hello".into(),
-            media: Vec::new(),
-            segments: 1,
-            try_number: 1,
-        }
+        testing::message(key, "+15550000", to, "hello")
     }
 
     fn request(headers: &[(&str, &str)], body: &str) -> WebhookRequest {
-        WebhookRequest {
-            method: "POST".into(),
-            path: "/webhooks/mock".into(),
-            query: String::new(),
-            headers: headers
-                .iter()
-                .map(|(n, v)| (n.to_string(), v.to_string()))
-                .collect(),
-            body: body.as_bytes().to_vec(),
-        }
+        testing::webhook_request("/webhooks/mock", headers, body)
     }
 
     #[test]
@@ -941,28 +872,10 @@ mod tests {
 
     #[test]
     fn manifest_declares_exactly_the_settings_read() {
-        let manifest: toml::Table =
-            toml::from_str(include_str!("../plugin.toml")).expect("plugin.toml is TOML");
-        assert_eq!(manifest["name"].as_str(), Some("mock"));
-        assert_eq!(manifest["kind"].as_str(), Some("provider"));
-        assert_eq!(
-            manifest["version"].as_str(),
-            Some(env!("CARGO_PKG_VERSION"))
+        testing::Manifest::parse(include_str!("../plugin.toml")).assert_provider(
+            "mock",
+            env!("CARGO_PKG_VERSION"),
+            &SETTING_KEYS,
         );
-        let schema_text = manifest["settings-schema"]
-            .as_str()
-            .expect("settings-schema is a string");
-        let schema: serde_json::Value =
-            serde_json::from_str(schema_text).expect("settings-schema is JSON");
-        let mut declared: Vec<&str> = schema["properties"]
-            .as_object()
-            .expect("schema has properties")
-            .keys()
-            .map(String::as_str)
-            .collect();
-        declared.sort_unstable();
-        let mut read = SETTING_KEYS.to_vec();
-        read.sort_unstable();
-        assert_eq!(declared, read);
     }
 }

@@ -6,6 +6,7 @@
 use std::collections::HashMap;
 
 use serde::Deserialize;
+use switchboard_plugin_sdk::testing::{self, assert_bad_signature};
 use switchboard_plugin_sdk::{
     DeliveryStatus, Event, InboundMessage, StatusUpdate, WebhookError, WebhookRequest,
 };
@@ -30,27 +31,18 @@ struct Case {
 const SIGNED_AT_MS: u64 = 1_700_000_000_000;
 
 fn fixtures() -> Fixtures {
-    serde_json::from_str(include_str!("../tests/fixtures/signatures.json"))
-        .expect("signatures.json")
+    let json = testing::read_fixture(env!("CARGO_MANIFEST_DIR"), "signatures.json");
+    serde_json::from_str(&json).expect("signatures.json")
 }
 
-fn body(file: &str) -> &'static str {
-    match file {
-        "received.json" => include_str!("../tests/fixtures/received.json"),
-        "sent.json" => include_str!("../tests/fixtures/sent.json"),
-        "finalized_delivered.json" => include_str!("../tests/fixtures/finalized_delivered.json"),
-        "finalized_failed.json" => include_str!("../tests/fixtures/finalized_failed.json"),
-        "unknown_event.json" => include_str!("../tests/fixtures/unknown_event.json"),
-        other => panic!("no fixture {other}"),
-    }
+/// The request body in `tests/fixtures/{file}`.
+fn body(file: &str) -> String {
+    testing::read_fixture(env!("CARGO_MANIFEST_DIR"), file)
 }
 
 fn settings_with_key(public_key: &str) -> Settings {
-    let map = HashMap::from([
-        ("api-key", "KEY0123".to_string()),
-        ("public-key", public_key.to_string()),
-    ]);
-    Settings::from_config(|key| map.get(key).cloned()).expect("valid settings")
+    let pairs = [("api-key", "KEY0123"), ("public-key", public_key)];
+    Settings::from_config(testing::config_lookup(&pairs)).expect("valid settings")
 }
 
 fn configured() -> Settings {
@@ -58,16 +50,7 @@ fn configured() -> Settings {
 }
 
 fn request(headers: &[(&str, &str)], body: &str) -> WebhookRequest {
-    WebhookRequest {
-        method: "POST".into(),
-        path: "/webhooks/telnyx".into(),
-        query: String::new(),
-        headers: headers
-            .iter()
-            .map(|(n, v)| (n.to_string(), v.to_string()))
-            .collect(),
-        body: body.as_bytes().to_vec(),
-    }
+    testing::webhook_request("/webhooks/telnyx", headers, body)
 }
 
 /// The fixture's request exactly as Telnyx signed it.
@@ -80,19 +63,12 @@ fn signed(name: &str) -> WebhookRequest {
             ("Telnyx-Signature-Ed25519", &case.signature),
             ("Telnyx-Timestamp", &case.timestamp),
         ],
-        body(&case.body_file),
+        &body(&case.body_file),
     )
 }
 
 fn parse(name: &str) -> Result<Vec<Event>, WebhookError> {
     parse_webhook_request(&configured(), &signed(name), SIGNED_AT_MS)
-}
-
-fn assert_bad_signature(result: Result<Vec<Event>, WebhookError>) {
-    assert!(
-        matches!(result, Err(WebhookError::BadSignature(_))),
-        "{result:?}"
-    );
 }
 
 #[test]
@@ -182,12 +158,13 @@ fn future_timestamp_is_rejected() {
 
 #[test]
 fn tolerance_is_configurable() {
-    let map = HashMap::from([
-        ("api-key", "k".to_string()),
-        ("public-key", fixtures().public_key),
-        ("timestamp-tolerance-seconds", "3600".to_string()),
-    ]);
-    let lenient = Settings::from_config(|key| map.get(key).cloned()).expect("valid");
+    let public_key = fixtures().public_key;
+    let lenient = Settings::from_config(testing::config_lookup(&[
+        ("api-key", "k"),
+        ("public-key", &public_key),
+        ("timestamp-tolerance-seconds", "3600"),
+    ]))
+    .expect("valid");
     assert!(parse_webhook_request(&lenient, &signed("sent"), SIGNED_AT_MS + 3_000_000).is_ok());
 }
 
@@ -247,7 +224,7 @@ fn missing_or_garbled_headers_are_rejected() {
     ] {
         assert_bad_signature(parse_webhook_request(
             &configured(),
-            &request(&headers, body),
+            &request(&headers, &body),
             SIGNED_AT_MS,
         ));
     }
@@ -255,8 +232,7 @@ fn missing_or_garbled_headers_are_rejected() {
 
 #[test]
 fn without_public_key_nothing_is_accepted() {
-    let map = HashMap::from([("api-key", "k".to_string())]);
-    let s = Settings::from_config(|key| map.get(key).cloned()).expect("valid");
+    let s = Settings::from_config(testing::config_lookup(&[("api-key", "k")])).expect("valid");
     let result = parse_webhook_request(&s, &signed("received"), SIGNED_AT_MS);
     assert!(
         matches!(&result, Err(WebhookError::Unsupported(why)) if why.contains("public-key")),

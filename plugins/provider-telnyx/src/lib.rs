@@ -50,8 +50,8 @@
 
 use serde::Deserialize;
 use serde_json::{Map, Value};
-use switchboard_plugin_sdk::host::MissingConfig;
 use switchboard_plugin_sdk::http::{self, HttpRequest, HttpResponse, Request};
+use switchboard_plugin_sdk::settings::{self, Configured};
 use switchboard_plugin_sdk::signature::{self, Ed25519Error};
 use switchboard_plugin_sdk::{
     self as sdk, Capabilities, DeliveryStatus, ErrorInfo, Event, InboundMessage, Message,
@@ -140,34 +140,22 @@ impl Settings {
     /// Reads the settings through `get` (the host's `config-get`, or a map in
     /// tests). Values are trimmed; blank values count as absent.
     pub fn from_config(get: impl Fn(&str) -> Option<String>) -> Result<Settings, String> {
-        let get = |key: &str| {
-            get(key)
-                .map(|v| v.trim().to_string())
-                .filter(|v| !v.is_empty())
-        };
+        let get = |key: &str| settings::trimmed(get(key));
         Ok(Settings {
-            api_key: get("api-key").ok_or_else(|| {
-                MissingConfig {
-                    key: "api-key".into(),
-                }
-                .to_string()
-            })?,
+            api_key: settings::required(get("api-key"), "api-key")?,
             messaging_profile_id: get("messaging-profile-id"),
-            webhook_url: optional_url(get("webhook-url"), "webhook-url")?,
+            webhook_url: settings::http_url(get("webhook-url"), "webhook-url")?,
             public_key: get("public-key").map(|key| public_key(&key)).transpose()?,
-            timestamp_tolerance_seconds: get("timestamp-tolerance-seconds")
-                .map(|text| {
-                    text.parse::<u64>().map_err(|_| {
-                        format!("timestamp-tolerance-seconds: {text:?} is not a whole number")
-                    })
-                })
-                .transpose()?
-                .unwrap_or(DEFAULT_TIMESTAMP_TOLERANCE_SECONDS),
-            api_base_url: optional_url(get("api-base-url"), "api-base-url")?
+            timestamp_tolerance_seconds: settings::whole_number(
+                get("timestamp-tolerance-seconds"),
+                "timestamp-tolerance-seconds",
+            )?
+            .unwrap_or(DEFAULT_TIMESTAMP_TOLERANCE_SECONDS),
+            api_base_url: settings::http_url(get("api-base-url"), "api-base-url")?
                 .unwrap_or_else(|| DEFAULT_API_BASE_URL.to_string()),
-            max_segments: positive_integer(get("max-segments"), "max-segments")?
+            max_segments: settings::positive_integer(get("max-segments"), "max-segments")?
                 .unwrap_or(DEFAULT_MAX_SEGMENTS),
-            rate_per_second: positive_number(get("rate-per-second"), "rate-per-second")?
+            rate_per_second: settings::positive_number(get("rate-per-second"), "rate-per-second")?
                 .unwrap_or(DEFAULT_RATE_PER_SECOND),
         })
     }
@@ -190,38 +178,6 @@ fn public_key(text: &str) -> Result<Vec<u8>, String> {
             signature::ED25519_PUBLIC_KEY_LEN
         ))
     }
-}
-
-/// An `http(s)://` URL, without its trailing `/`.
-fn optional_url(value: Option<String>, key: &str) -> Result<Option<String>, String> {
-    let Some(url) = value else { return Ok(None) };
-    if url.starts_with("https://") || url.starts_with("http://") {
-        Ok(Some(url.trim_end_matches('/').to_string()))
-    } else {
-        Err(format!("{key}: {url:?} is not an http(s) URL"))
-    }
-}
-
-/// A whole number of at least 1.
-fn positive_integer(value: Option<String>, key: &str) -> Result<Option<u32>, String> {
-    value
-        .map(|text| match text.parse::<u32>() {
-            Ok(n) if n >= 1 => Ok(n),
-            _ => Err(format!(
-                "{key}: {text:?} is not a whole number of at least 1"
-            )),
-        })
-        .transpose()
-}
-
-/// A finite number above 0.
-fn positive_number(value: Option<String>, key: &str) -> Result<Option<f64>, String> {
-    value
-        .map(|text| match text.parse::<f64>() {
-            Ok(n) if n.is_finite() && n > 0.0 => Ok(n),
-            _ => Err(format!("{key}: {text:?} is not a positive number")),
-        })
-        .transpose()
 }
 
 /// The JSON body of "send a message" (`CreateMessageRequest`) for `message`.
@@ -671,34 +627,27 @@ fn number(text: &str) -> Option<i64> {
 /// The provider: its settings, or why they are invalid.
 #[derive(Debug)]
 pub struct TelnyxProvider {
-    settings: Result<Settings, String>,
+    settings: Configured<Settings>,
 }
 
 impl TelnyxProvider {
     /// A provider with the given settings (tests build it this way).
     pub fn with_settings(settings: Result<Settings, String>) -> Self {
-        TelnyxProvider { settings }
-    }
-
-    /// The settings, or a permanent `config-invalid` error.
-    fn settings_for_send(&self) -> Result<&Settings, SendError> {
-        self.settings
-            .as_ref()
-            .map_err(|why| SendError::permanent("config-invalid", why.clone()))
+        TelnyxProvider {
+            settings: Configured::new(settings),
+        }
     }
 }
 
 impl Provider for TelnyxProvider {
     fn new() -> Self {
-        let settings = Settings::from_config(sdk::host::config);
-        if let Err(why) = &settings {
-            sdk::host::error(&format!("telnyx provider: invalid settings: {why}"));
+        TelnyxProvider {
+            settings: Configured::from_host("telnyx", Settings::from_config),
         }
-        TelnyxProvider::with_settings(settings)
     }
 
     fn describe(&self) -> PluginInfo {
-        let settings = self.settings.as_ref().ok();
+        let settings = self.settings.valid();
         PluginInfo {
             name: "telnyx".into(),
             version: env!("CARGO_PKG_VERSION").into(),
@@ -711,16 +660,13 @@ impl Provider for TelnyxProvider {
     }
 
     fn send(&self, message: Message) -> Result<Receipt, SendError> {
-        let settings = self.settings_for_send()?;
+        let settings = self.settings.for_send()?;
         let response = sdk::host::fetch(&build_send_request(settings, &message))?;
         interpret_send_response(&response)
     }
 
     fn parse_webhook(&self, request: WebhookRequest) -> Result<Vec<Event>, WebhookError> {
-        let settings = self
-            .settings
-            .as_ref()
-            .map_err(|why| WebhookError::Unsupported(format!("invalid settings: {why}")))?;
+        let settings = self.settings.for_webhook()?;
         parse_webhook_request(settings, &request, sdk::host::now_ms())
     }
 }
@@ -732,18 +678,14 @@ mod fixture_tests;
 
 #[cfg(test)]
 mod tests {
-    use std::collections::HashMap;
+    use switchboard_plugin_sdk::testing::{self, response};
 
     use super::*;
 
     const PUBLIC_KEY: &str = "lj91kt25qx5mkUF7hqA/Ix5Xl0HBTnI5UnLft8jujbQ=";
 
     fn settings(pairs: &[(&str, &str)]) -> Result<Settings, String> {
-        let map: HashMap<String, String> = pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        Settings::from_config(|key| map.get(key).cloned())
+        Settings::from_config(testing::config_lookup(pairs))
     }
 
     fn valid(extra: &[(&str, &str)]) -> Settings {
@@ -753,27 +695,7 @@ mod tests {
     }
 
     fn message() -> Message {
-        Message {
-            id: "m-1".into(),
-            idempotency_key: "key-1".into(),
-            from: "+14155550100".into(),
-            to: "+14155550123".into(),
-            body: "Hi \"there\"".into(),
-            media: Vec::new(),
-            segments: 1,
-            try_number: 1,
-        }
-    }
-
-    fn response(status: u16, headers: &[(&str, &str)], body: &str) -> HttpResponse {
-        HttpResponse {
-            status,
-            headers: headers
-                .iter()
-                .map(|(n, v)| (n.to_string(), v.to_string()))
-                .collect(),
-            body: body.as_bytes().to_vec(),
-        }
+        testing::message("key-1", "+14155550100", "+14155550123", "Hi \"there\"")
     }
 
     fn json_body(request: &HttpRequest) -> Value {
@@ -1047,31 +969,10 @@ mod tests {
 
     #[test]
     fn manifest_declares_exactly_the_settings_read() {
-        let manifest: toml::Table =
-            toml::from_str(include_str!("../plugin.toml")).expect("plugin.toml is TOML");
-        assert_eq!(manifest["name"].as_str(), Some("telnyx"));
-        assert_eq!(manifest["kind"].as_str(), Some("provider"));
-        assert_eq!(manifest["component"].as_str(), Some("provider_telnyx.wasm"));
-        assert_eq!(
-            manifest["version"].as_str(),
-            Some(env!("CARGO_PKG_VERSION"))
-        );
-        let schema: Value = serde_json::from_str(
-            manifest["settings-schema"]
-                .as_str()
-                .expect("settings-schema is a string"),
-        )
-        .expect("settings-schema is JSON");
-        let mut declared: Vec<&str> = schema["properties"]
-            .as_object()
-            .expect("schema has properties")
-            .keys()
-            .map(String::as_str)
-            .collect();
-        declared.sort_unstable();
-        let mut read = SETTING_KEYS.to_vec();
-        read.sort_unstable();
-        assert_eq!(declared, read);
+        let manifest = testing::Manifest::parse(include_str!("../plugin.toml"));
+        manifest.assert_provider("telnyx", env!("CARGO_PKG_VERSION"), &SETTING_KEYS);
+        assert_eq!(manifest.field("component"), Some("provider_telnyx.wasm"));
+        let schema = manifest.settings_schema();
         assert_eq!(schema["required"], serde_json::json!(["api-key"]));
         assert_eq!(schema["properties"]["api-key"]["writeOnly"], true);
     }

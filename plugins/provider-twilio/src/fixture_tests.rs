@@ -6,6 +6,7 @@
 use std::collections::HashMap;
 
 use serde::Deserialize;
+use switchboard_plugin_sdk::testing::{self, assert_bad_signature};
 use switchboard_plugin_sdk::{
     DeliveryStatus, Event, InboundMessage, StatusUpdate, WebhookError, WebhookRequest,
 };
@@ -28,31 +29,24 @@ struct Case {
 }
 
 fn fixtures() -> Fixtures {
-    serde_json::from_str(include_str!("../tests/fixtures/signatures.json"))
-        .expect("signatures.json")
+    let json = testing::read_fixture(env!("CARGO_MANIFEST_DIR"), "signatures.json");
+    serde_json::from_str(&json).expect("signatures.json")
 }
 
-fn body(file: &str) -> &'static str {
-    match file {
-        "inbound.form" => include_str!("../tests/fixtures/inbound.form"),
-        "inbound_stop.form" => include_str!("../tests/fixtures/inbound_stop.form"),
-        "status.form" => include_str!("../tests/fixtures/status.form"),
-        other => panic!("no fixture {other}"),
-    }
+/// The request body in `tests/fixtures/{file}`.
+fn body(file: &str) -> String {
+    testing::read_fixture(env!("CARGO_MANIFEST_DIR"), file)
 }
 
 fn settings(auth_token: &str, webhook_url: Option<&str>) -> Settings {
-    let mut map = HashMap::from([
-        (
-            "account-sid",
-            "ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa".to_string(),
-        ),
-        ("auth-token", auth_token.to_string()),
-    ]);
+    let mut pairs = vec![
+        ("account-sid", "ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"),
+        ("auth-token", auth_token),
+    ];
     if let Some(url) = webhook_url {
-        map.insert("webhook-url", url.to_string());
+        pairs.push(("webhook-url", url));
     }
-    Settings::from_config(|key| map.get(key).cloned()).expect("valid settings")
+    Settings::from_config(testing::config_lookup(&pairs)).expect("valid settings")
 }
 
 fn configured() -> Settings {
@@ -65,19 +59,13 @@ fn configured() -> Settings {
 fn request(name: &str, signature: Option<&str>, body: &str) -> WebhookRequest {
     let f = fixtures();
     let case = &f.cases[name];
-    let mut headers = vec![(
-        "Content-Type".to_string(),
-        "application/x-www-form-urlencoded".to_string(),
-    )];
+    let mut headers = vec![("Content-Type", "application/x-www-form-urlencoded")];
     if let Some(signature) = signature {
-        headers.push(("x-twilio-signature".to_string(), signature.to_string()));
+        headers.push(("x-twilio-signature", signature));
     }
     WebhookRequest {
-        method: "POST".into(),
-        path: case.path.clone(),
         query: case.query.clone(),
-        headers,
-        body: body.as_bytes().to_vec(),
+        ..testing::webhook_request(&case.path, &headers, body)
     }
 }
 
@@ -85,14 +73,7 @@ fn request(name: &str, signature: Option<&str>, body: &str) -> WebhookRequest {
 fn signed(name: &str) -> WebhookRequest {
     let f = fixtures();
     let case = &f.cases[name];
-    request(name, Some(&case.signature), body(&case.body_file))
-}
-
-fn assert_bad_signature(result: Result<Vec<Event>, WebhookError>) {
-    assert!(
-        matches!(result, Err(WebhookError::BadSignature(_))),
-        "{result:?}"
-    );
+    request(name, Some(&case.signature), &body(&case.body_file))
 }
 
 #[test]
@@ -200,15 +181,15 @@ fn missing_or_garbled_signature_is_rejected() {
     let inbound = body("inbound.form");
     assert_bad_signature(parse_webhook_request(
         &configured(),
-        &request("inbound", None, inbound),
+        &request("inbound", None, &inbound),
     ));
     assert_bad_signature(parse_webhook_request(
         &configured(),
-        &request("inbound", Some("not base64!"), inbound),
+        &request("inbound", Some("not base64!"), &inbound),
     ));
     assert_bad_signature(parse_webhook_request(
         &configured(),
-        &request("inbound", Some(""), inbound),
+        &request("inbound", Some(""), &inbound),
     ));
 }
 

@@ -68,8 +68,8 @@
 use serde::Deserialize;
 use serde_json::Value;
 use switchboard_plugin_sdk::form::Form;
-use switchboard_plugin_sdk::host::MissingConfig;
 use switchboard_plugin_sdk::http::{self, HttpRequest, HttpResponse, Request};
+use switchboard_plugin_sdk::settings::{self, Configured};
 use switchboard_plugin_sdk::{
     self as sdk, Capabilities, DeliveryStatus, ErrorInfo, Event, InboundMessage, Message,
     PluginInfo, Provider, Receipt, SendError, StatusUpdate, WebhookError, WebhookRequest,
@@ -174,27 +174,26 @@ impl Settings {
     /// Reads the settings through `get` (the host's `config-get`, or a map in
     /// tests). Values are trimmed; blank values count as absent.
     pub fn from_config(get: impl Fn(&str) -> Option<String>) -> Result<Settings, String> {
-        let get = |key: &str| {
-            get(key)
-                .map(|v| v.trim().to_string())
-                .filter(|v| !v.is_empty())
-        };
-        let account_sid = required(get("account-sid"), "account-sid")?;
+        let get = |key: &str| settings::trimmed(get(key));
+        let account_sid = settings::required(get("account-sid"), "account-sid")?;
         check_sid(&account_sid, "AC", "account-sid")?;
         Ok(Settings {
             account_sid,
-            auth_token: required(get("auth-token"), "auth-token")?,
+            auth_token: settings::required(get("auth-token"), "auth-token")?,
             api_key: api_key(get("api-key-sid"), get("api-key-secret"))?,
             messaging_service_sid: get("messaging-service-sid")
                 .map(|sid| check_sid(&sid, "MG", "messaging-service-sid").map(|()| sid))
                 .transpose()?,
-            status_callback_url: optional_url(get("status-callback-url"), "status-callback-url")?,
-            api_base_url: optional_url(get("api-base-url"), "api-base-url")?
+            status_callback_url: settings::http_url(
+                get("status-callback-url"),
+                "status-callback-url",
+            )?,
+            api_base_url: settings::http_url(get("api-base-url"), "api-base-url")?
                 .unwrap_or_else(|| DEFAULT_API_BASE_URL.to_string()),
-            webhook_url: optional_url(get("webhook-url"), "webhook-url")?,
-            max_segments: positive_integer(get("max-segments"), "max-segments")?
+            webhook_url: settings::http_url(get("webhook-url"), "webhook-url")?,
+            max_segments: settings::positive_integer(get("max-segments"), "max-segments")?
                 .unwrap_or(DEFAULT_MAX_SEGMENTS),
-            rate_per_second: positive_number(get("rate-per-second"), "rate-per-second")?
+            rate_per_second: settings::positive_number(get("rate-per-second"), "rate-per-second")?
                 .unwrap_or(DEFAULT_RATE_PER_SECOND),
         })
     }
@@ -215,16 +214,6 @@ impl Settings {
             self.api_base_url, self.account_sid
         )
     }
-}
-
-/// A required setting, or the SDK's "not configured" message.
-fn required(value: Option<String>, key: &str) -> Result<String, String> {
-    value.ok_or_else(|| {
-        MissingConfig {
-            key: key.to_string(),
-        }
-        .to_string()
-    })
 }
 
 /// Checks a Twilio sid: a two-letter prefix and 32 hex digits, as the API
@@ -251,38 +240,6 @@ fn api_key(sid: Option<String>, secret: Option<String>) -> Result<Option<ApiKey>
         }
         _ => Err("api-key-sid and api-key-secret must be set together".into()),
     }
-}
-
-/// An `http(s)://` URL, without its trailing `/`.
-fn optional_url(value: Option<String>, key: &str) -> Result<Option<String>, String> {
-    let Some(url) = value else { return Ok(None) };
-    if url.starts_with("https://") || url.starts_with("http://") {
-        Ok(Some(url.trim_end_matches('/').to_string()))
-    } else {
-        Err(format!("{key}: {url:?} is not an http(s) URL"))
-    }
-}
-
-/// A whole number of at least 1.
-fn positive_integer(value: Option<String>, key: &str) -> Result<Option<u32>, String> {
-    value
-        .map(|text| match text.parse::<u32>() {
-            Ok(n) if n >= 1 => Ok(n),
-            _ => Err(format!(
-                "{key}: {text:?} is not a whole number of at least 1"
-            )),
-        })
-        .transpose()
-}
-
-/// A finite number above 0.
-fn positive_number(value: Option<String>, key: &str) -> Result<Option<f64>, String> {
-    value
-        .map(|text| match text.parse::<f64>() {
-            Ok(n) if n.is_finite() && n > 0.0 => Ok(n),
-            _ => Err(format!("{key}: {text:?} is not a positive number")),
-        })
-        .transpose()
 }
 
 /// The form Twilio's "create a Message" call takes for `message`.
@@ -606,34 +563,27 @@ pub fn delivery_status(status: &str) -> DeliveryStatus {
 /// The provider: its settings, or why they are invalid.
 #[derive(Debug)]
 pub struct TwilioProvider {
-    settings: Result<Settings, String>,
+    settings: Configured<Settings>,
 }
 
 impl TwilioProvider {
     /// A provider with the given settings (tests build it this way).
     pub fn with_settings(settings: Result<Settings, String>) -> Self {
-        TwilioProvider { settings }
-    }
-
-    /// The settings, or a permanent `config-invalid` error.
-    fn settings_for_send(&self) -> Result<&Settings, SendError> {
-        self.settings
-            .as_ref()
-            .map_err(|why| SendError::permanent("config-invalid", why.clone()))
+        TwilioProvider {
+            settings: Configured::new(settings),
+        }
     }
 }
 
 impl Provider for TwilioProvider {
     fn new() -> Self {
-        let settings = Settings::from_config(sdk::host::config);
-        if let Err(why) = &settings {
-            sdk::host::error(&format!("twilio provider: invalid settings: {why}"));
+        TwilioProvider {
+            settings: Configured::from_host("twilio", Settings::from_config),
         }
-        TwilioProvider::with_settings(settings)
     }
 
     fn describe(&self) -> PluginInfo {
-        let settings = self.settings.as_ref().ok();
+        let settings = self.settings.valid();
         PluginInfo {
             name: "twilio".into(),
             version: env!("CARGO_PKG_VERSION").into(),
@@ -646,16 +596,13 @@ impl Provider for TwilioProvider {
     }
 
     fn send(&self, message: Message) -> Result<Receipt, SendError> {
-        let settings = self.settings_for_send()?;
+        let settings = self.settings.for_send()?;
         let response = sdk::host::fetch(&build_send_request(settings, &message))?;
         interpret_send_response(&response)
     }
 
     fn parse_webhook(&self, request: WebhookRequest) -> Result<Vec<Event>, WebhookError> {
-        let settings = self
-            .settings
-            .as_ref()
-            .map_err(|why| WebhookError::Unsupported(format!("invalid settings: {why}")))?;
+        let settings = self.settings.for_webhook()?;
         parse_webhook_request(settings, &request)
     }
 }
@@ -667,7 +614,7 @@ mod fixture_tests;
 
 #[cfg(test)]
 mod tests {
-    use std::collections::HashMap;
+    use switchboard_plugin_sdk::testing::{self, response};
 
     use super::*;
 
@@ -676,11 +623,7 @@ mod tests {
     const KEY_SID: &str = "SKcccccccccccccccccccccccccccccccc";
 
     fn settings(pairs: &[(&str, &str)]) -> Result<Settings, String> {
-        let map: HashMap<String, String> = pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        Settings::from_config(|key| map.get(key).cloned())
+        Settings::from_config(testing::config_lookup(pairs))
     }
 
     fn valid(extra: &[(&str, &str)]) -> Settings {
@@ -690,27 +633,7 @@ mod tests {
     }
 
     fn message() -> Message {
-        Message {
-            id: "m-1".into(),
-            idempotency_key: "key-1".into(),
-            from: "+14155550100".into(),
-            to: "+14155550123".into(),
-            body: "Hi & bye".into(),
-            media: Vec::new(),
-            segments: 1,
-            try_number: 1,
-        }
-    }
-
-    fn response(status: u16, headers: &[(&str, &str)], body: &str) -> HttpResponse {
-        HttpResponse {
-            status,
-            headers: headers
-                .iter()
-                .map(|(n, v)| (n.to_string(), v.to_string()))
-                .collect(),
-            body: body.as_bytes().to_vec(),
-        }
+        testing::message("key-1", "+14155550100", "+14155550123", "Hi & bye")
     }
 
     fn header<'a>(request: &'a HttpRequest, name: &str) -> Option<&'a str> {
@@ -1052,11 +975,7 @@ mod tests {
 
     #[test]
     fn params_classify_into_events() {
-        let pairs = |list: &[(&str, &str)]| -> Vec<(String, String)> {
-            list.iter()
-                .map(|(n, v)| (n.to_string(), v.to_string()))
-                .collect()
-        };
+        let pairs = testing::pairs;
         let inbound = event_from_params(&pairs(&[
             ("MessageSid", "SM1"),
             ("From", "+1"),
@@ -1097,31 +1016,10 @@ mod tests {
 
     #[test]
     fn manifest_declares_exactly_the_settings_read() {
-        let manifest: toml::Table =
-            toml::from_str(include_str!("../plugin.toml")).expect("plugin.toml is TOML");
-        assert_eq!(manifest["name"].as_str(), Some("twilio"));
-        assert_eq!(manifest["kind"].as_str(), Some("provider"));
-        assert_eq!(manifest["component"].as_str(), Some("provider_twilio.wasm"));
-        assert_eq!(
-            manifest["version"].as_str(),
-            Some(env!("CARGO_PKG_VERSION"))
-        );
-        let schema: Value = serde_json::from_str(
-            manifest["settings-schema"]
-                .as_str()
-                .expect("settings-schema is a string"),
-        )
-        .expect("settings-schema is JSON");
-        let mut declared: Vec<&str> = schema["properties"]
-            .as_object()
-            .expect("schema has properties")
-            .keys()
-            .map(String::as_str)
-            .collect();
-        declared.sort_unstable();
-        let mut read = SETTING_KEYS.to_vec();
-        read.sort_unstable();
-        assert_eq!(declared, read);
+        let manifest = testing::Manifest::parse(include_str!("../plugin.toml"));
+        manifest.assert_provider("twilio", env!("CARGO_PKG_VERSION"), &SETTING_KEYS);
+        assert_eq!(manifest.field("component"), Some("provider_twilio.wasm"));
+        let schema = manifest.settings_schema();
         assert_eq!(
             schema["required"],
             serde_json::json!(["account-sid", "auth-token"])

@@ -47,7 +47,13 @@
 //! `cargo build --release --target wasm32-wasip2`; the result is a component.
 //!
 //! [`signature`] has what webhook checks need: HMAC-SHA1/SHA256, Ed25519
-//! verification, constant-time comparison, base64 and hex.
+//! verification, constant-time comparison, base64 and hex. [`settings`]
+//! parses the plugin's settings (URLs, numbers, rates) with errors that name
+//! the setting, and keeps a provider's invalid settings as the errors its
+//! calls return ([`settings::Configured`]). `testing` (cargo feature
+//! `testing`: enable it in a plugin's `[dev-dependencies]`) builds what the
+//! host would pass (settings, responses, webhooks, messages) for unit tests,
+//! reads fixtures and checks a plugin's manifest.
 //!
 //! Everything here also compiles for the native target so that plugin logic
 //! can be unit-tested with `cargo test`; calling a host function natively
@@ -56,7 +62,10 @@
 pub mod form;
 pub mod host;
 pub mod http;
+pub mod settings;
 pub mod signature;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
 
 #[doc(hidden)]
 #[allow(unsafe_code, missing_debug_implementations)]
