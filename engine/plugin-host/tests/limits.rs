@@ -47,7 +47,14 @@ fn still_serving(plugin: &ProviderPlugin) {
 
 #[test]
 fn an_infinite_loop_is_interrupted_at_the_deadline() {
-    let plugin = plugin();
+    // A fuel budget no loop exhausts in 500 ms: the deadline is what stops it.
+    let plugin = plugin_with(
+        Limits {
+            fuel_per_call: 1 << 60,
+            ..limits()
+        },
+        &InstanceConfig::default(),
+    );
     match send(&plugin, "loop") {
         Err(error @ PluginError::Deadline { .. }) => {
             let text = error.to_string();
