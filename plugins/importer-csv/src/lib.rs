@@ -47,7 +47,6 @@
 //! An invalid option stops the import: the first call (`push` or `finish`)
 //! returns one error for line 1 naming the option, and nothing follows.
 
-pub mod bom;
 pub mod header;
 pub mod lines;
 pub mod options;
@@ -56,18 +55,21 @@ pub mod sniff;
 
 #[cfg(target_arch = "wasm32")]
 use switchboard_plugin_sdk as sdk;
-use switchboard_plugin_sdk::{Importer, Row, RowError, RowResult};
+use switchboard_plugin_sdk::import::{StreamImporter, StreamParser};
+use switchboard_plugin_sdk::{Row, RowError, RowResult};
 
-use crate::bom::BomStripper;
 use crate::header::Header;
 use crate::options::Options;
 use crate::records::{Fields, MAX_FIELDS, Record, RecordReader, is_blank};
 use crate::sniff::{HeaderScan, Scan};
 
-/// The CSV importer: one per import.
+/// The CSV importer: one per import. [`StreamImporter`] strips the byte
+/// order mark and reports invalid options.
+pub type CsvImporter = StreamImporter<CsvParser>;
+
+/// The CSV parser of one import, with valid options.
 #[derive(Debug)]
-pub struct CsvImporter {
-    bom: BomStripper,
+pub struct CsvParser {
     state: State,
 }
 
@@ -86,10 +88,8 @@ enum State {
         records: Box<RecordReader>,
         header: Option<Header>,
     },
-    /// Stopped by an invalid option or header: the error, until reported.
-    Failed(Option<RowError>),
-    /// `finish` was called.
-    Finished,
+    /// Stopped by an invalid header, or between two states.
+    Stopped,
 }
 
 /// What a record turns into.
@@ -102,38 +102,18 @@ enum Outcome {
     Stop(RowError),
 }
 
-impl CsvImporter {
-    /// An importer with the given import options.
-    pub fn with_options(options: &[(String, String)]) -> Self {
-        let state = match Options::parse(options) {
-            Ok(options) => State::Scanning {
-                scan: HeaderScan::new(options.quote, options.max_record_bytes),
-                delimiter: options.delimiter,
-                quote: options.quote,
-                max_record_bytes: options.max_record_bytes,
-            },
-            Err(why) => State::Failed(Some(error(
-                1,
-                format!("invalid option {why}; nothing was imported"),
-            ))),
+impl StreamParser for CsvParser {
+    fn with_options(options: &[(String, String)]) -> Result<Self, String> {
+        let options = Options::parse(options)?;
+        let state = State::Scanning {
+            scan: HeaderScan::new(options.quote, options.max_record_bytes),
+            delimiter: options.delimiter,
+            quote: options.quote,
+            max_record_bytes: options.max_record_bytes,
         };
-        CsvImporter {
-            bom: BomStripper::default(),
-            state,
-        }
+        Ok(CsvParser { state })
     }
 
-    /// Bytes of input held between calls (the header line while it is
-    /// incomplete, then the record being read); for tests of flat memory.
-    pub fn buffered_bytes(&self) -> usize {
-        match &self.state {
-            State::Scanning { scan, .. } => scan.buffered_bytes(),
-            State::Reading { records, .. } => records.buffered_bytes(),
-            State::Failed(_) | State::Finished => 0,
-        }
-    }
-
-    /// Parses the next piece of the file.
     fn consume(&mut self, input: &[u8], out: &mut Vec<RowResult>) {
         match &mut self.state {
             State::Scanning { scan, .. } => {
@@ -143,14 +123,46 @@ impl CsvImporter {
                 }
             }
             State::Reading { .. } => self.read(input, false, out),
-            State::Failed(pending) => out.extend(pending.take().map(RowResult::Error)),
-            State::Finished => {}
+            State::Stopped => {}
         }
     }
 
+    fn end(mut self, out: &mut Vec<RowResult>) {
+        if let State::Scanning { scan, .. } = &self.state
+            && scan.has_header()
+        {
+            self.start_reading(out);
+        }
+        if matches!(self.state, State::Reading { .. }) {
+            self.read(&[], true, out);
+        }
+        let header_missing = match &self.state {
+            State::Scanning { .. } => true,
+            State::Reading { header, .. } => header.is_none(),
+            State::Stopped => false,
+        };
+        if header_missing {
+            out.push(RowResult::Error(error(
+                1,
+                "no header row: the file is empty or blank".into(),
+            )));
+        }
+    }
+
+    /// The header line while it is incomplete, then the record being read.
+    fn buffered_bytes(&self) -> usize {
+        match &self.state {
+            State::Scanning { scan, .. } => scan.buffered_bytes(),
+            State::Reading { records, .. } => records.buffered_bytes(),
+            State::Stopped => 0,
+        }
+    }
+}
+
+impl CsvParser {
     /// Leaves the scan: picks the delimiter and reads the header line kept.
     fn start_reading(&mut self, out: &mut Vec<RowResult>) {
-        let state = std::mem::replace(&mut self.state, State::Finished);
+        let state = std::mem::replace(&mut self.state, State::Stopped);
         let State::Scanning {
             scan,
             delimiter,
@@ -181,39 +193,11 @@ impl CsvImporter {
                 Outcome::Skip => {}
                 Outcome::Stop(why) => {
                     out.push(RowResult::Error(why));
-                    self.state = State::Failed(None);
+                    self.state = State::Stopped;
                     return;
                 }
             }
         }
-    }
-
-    /// Ends the file.
-    fn end(&mut self, out: &mut Vec<RowResult>) {
-        if let State::Scanning { scan, .. } = &self.state
-            && scan.has_header()
-        {
-            self.start_reading(out);
-        }
-        if matches!(self.state, State::Reading { .. }) {
-            self.read(&[], true, out);
-        }
-        let header_missing = match &mut self.state {
-            State::Scanning { .. } => true,
-            State::Reading { header, .. } => header.is_none(),
-            State::Failed(pending) => {
-                out.extend(pending.take().map(RowResult::Error));
-                false
-            }
-            State::Finished => false,
-        };
-        if header_missing {
-            out.push(RowResult::Error(error(
-                1,
-                "no header row: the file is empty or blank".into(),
-            )));
-        }
-        self.state = State::Finished;
     }
 }
 
@@ -330,28 +314,6 @@ fn check_field_count(header: &Header, line: u64, fields: Fields<'_>) -> Result<(
 
 fn error(line: u64, message: String) -> RowError {
     RowError { line, message }
-}
-
-impl Importer for CsvImporter {
-    fn new(options: Vec<(String, String)>) -> Self {
-        CsvImporter::with_options(&options)
-    }
-
-    fn push(&mut self, chunk: &[u8]) -> Vec<RowResult> {
-        let mut out = Vec::new();
-        let (held, rest) = self.bom.strip(chunk);
-        self.consume(held, &mut out);
-        self.consume(rest, &mut out);
-        out
-    }
-
-    fn finish(&mut self) -> Vec<RowResult> {
-        let mut out = Vec::new();
-        let held = self.bom.finish();
-        self.consume(held, &mut out);
-        self.end(&mut out);
-        out
-    }
 }
 
 // Only the WebAssembly build exports the component interface: the export

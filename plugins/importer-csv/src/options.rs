@@ -5,14 +5,12 @@
 //! crate's `plugin.toml`. Blank values count as absent. Keys this importer
 //! does not know are ignored: the host checks requests against the schema.
 
+use switchboard_plugin_sdk::import::{
+    DEFAULT_MAX_RECORD_BYTES, MAX_RECORD_BYTES_OPTION, parse_max_record_bytes,
+};
+
 /// The option keys this importer reads, as declared in `plugin.toml`.
-pub const OPTION_KEYS: [&str; 3] = ["delimiter", "quote", "max-record-bytes"];
-
-/// Default cap on one record: 1 MiB.
-pub const DEFAULT_MAX_RECORD_BYTES: usize = 1 << 20;
-
-/// Largest `max-record-bytes` accepted: 64 MiB.
-pub const MAX_MAX_RECORD_BYTES: usize = 64 << 20;
+pub const OPTION_KEYS: [&str; 3] = ["delimiter", "quote", MAX_RECORD_BYTES_OPTION];
 
 /// The delimiters `delimiter` accepts and sniffing chooses from, in order of
 /// preference when the header has as many of two of them.
@@ -48,7 +46,9 @@ impl Options {
             match key.as_str() {
                 "delimiter" => options.delimiter = parse_delimiter(value)?,
                 "quote" => options.quote = parse_quote(value)?,
-                "max-record-bytes" => options.max_record_bytes = parse_max_record_bytes(value)?,
+                MAX_RECORD_BYTES_OPTION => {
+                    options.max_record_bytes = parse_max_record_bytes(value)?
+                }
                 _ => {}
             }
         }
@@ -86,30 +86,14 @@ fn parse_quote(value: &str) -> Result<Option<u8>, String> {
     }
 }
 
-/// A whole number of bytes, from 1 to [`MAX_MAX_RECORD_BYTES`].
-fn parse_max_record_bytes(value: &str) -> Result<usize, String> {
-    let text = value.trim();
-    if text.is_empty() {
-        return Ok(DEFAULT_MAX_RECORD_BYTES);
-    }
-    match text.parse::<usize>() {
-        Ok(bytes) if (1..=MAX_MAX_RECORD_BYTES).contains(&bytes) => Ok(bytes),
-        _ => Err(format!(
-            "max-record-bytes: {value:?} is not a whole number from 1 to {MAX_MAX_RECORD_BYTES}"
-        )),
-    }
-}
-
 #[cfg(test)]
 mod tests {
+    use switchboard_plugin_sdk::testing;
+
     use super::*;
 
     fn parse(pairs: &[(&str, &str)]) -> Result<Options, String> {
-        let pairs: Vec<(String, String)> = pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        Options::parse(&pairs)
+        Options::parse(&testing::pairs(pairs))
     }
 
     fn delimiter(value: &str) -> Option<u8> {

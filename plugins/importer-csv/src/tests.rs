@@ -5,80 +5,13 @@ use proptest::prelude::*;
 
 use super::*;
 use crate::options::OPTION_KEYS;
+use switchboard_plugin_sdk::Importer;
+use switchboard_plugin_sdk::testing::{self, CountingImport, Manifest, pairs, render_results};
 
-fn pairs(options: &[(&str, &str)]) -> Vec<(String, String)> {
-    options
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect()
-}
-
-/// Sizes from 1 to `max`, drawn from a tiny deterministic generator
-/// (xorshift64) seeded with `seed`.
-fn chunk_sizes(seed: u64, max: usize) -> impl Iterator<Item = usize> {
-    let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    std::iter::repeat_with(move || {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        (state % max as u64) as usize + 1
-    })
-}
-
-/// Feeds `input` in pieces of the given sizes, then finishes.
-fn run(
-    options: &[(&str, &str)],
-    input: &[u8],
-    sizes: impl Iterator<Item = usize>,
-) -> Vec<RowResult> {
-    let mut importer = CsvImporter::new(pairs(options));
-    let mut results = Vec::new();
-    let mut rest = input;
-    for size in sizes {
-        if rest.is_empty() {
-            break;
-        }
-        let (chunk, tail) = rest.split_at(size.min(rest.len()));
-        results.extend(importer.push(chunk));
-        rest = tail;
-    }
-    results.extend(importer.finish());
-    results
-}
-
-/// One line per result: `LINE: name="value", ...` or `LINE! message`.
-fn render(results: &[RowResult]) -> Vec<String> {
-    results
-        .iter()
-        .map(|result| match result {
-            RowResult::Row(row) => {
-                let fields: Vec<String> = row
-                    .fields
-                    .iter()
-                    .map(|(name, value)| format!("{name}={value:?}"))
-                    .collect();
-                format!("{}: {}", row.line, fields.join(", "))
-            }
-            RowResult::Error(e) => format!("{}! {}", e.line, e.message),
-        })
-        .collect()
-}
-
-/// Imports `input` whole, byte by byte and in random pieces; asserts that
-/// every way gives the same results and returns them, rendered.
-fn import_with(options: &[(&str, &str)], input: &[u8]) -> Vec<String> {
-    let whole = render(&run(options, input, std::iter::once(input.len().max(1))));
-    let bytewise = render(&run(options, input, std::iter::repeat(1)));
-    assert_eq!(bytewise, whole, "byte by byte");
-    for (seed, max) in [(1, 3), (2, 8), (3, 64), (4, 1000)] {
-        let pieces = render(&run(options, input, chunk_sizes(seed, max)));
-        assert_eq!(pieces, whole, "pieces of 1 to {max} bytes");
-    }
-    whole
-}
-
+/// Imports `input` without options, every way (see
+/// [`testing::import_every_way`]).
 fn import(input: &str) -> Vec<String> {
-    import_with(&[], input.as_bytes())
+    testing::import_every_way::<CsvImporter>(&[], input)
 }
 
 #[test]
@@ -116,17 +49,20 @@ fn the_delimiter_is_sniffed_from_the_header() {
 #[test]
 fn the_delimiter_option_overrides_sniffing() {
     let input = b"a,b;c\n1,2;3\n";
-    assert_eq!(import_with(&[], input), [r#"2: a="1", b;c="2;3""#]);
     assert_eq!(
-        import_with(&[("delimiter", ";")], input),
+        testing::import_every_way::<CsvImporter>(&[], input),
+        [r#"2: a="1", b;c="2;3""#]
+    );
+    assert_eq!(
+        testing::import_every_way::<CsvImporter>(&[("delimiter", ";")], input),
         [r#"2: a,b="1,2", c="3""#]
     );
     assert_eq!(
-        import_with(&[("delimiter", "tab")], b"a\tb\n1\t2\n"),
+        testing::import_every_way::<CsvImporter>(&[("delimiter", "tab")], b"a\tb\n1\t2\n"),
         [r#"2: a="1", b="2""#]
     );
     assert_eq!(
-        import_with(&[("delimiter", "|")], b"a|b\n1|2\n"),
+        testing::import_every_way::<CsvImporter>(&[("delimiter", "|")], b"a|b\n1|2\n"),
         [r#"2: a="1", b="2""#]
     );
 }
@@ -134,11 +70,11 @@ fn the_delimiter_option_overrides_sniffing() {
 #[test]
 fn quote_option() {
     assert_eq!(
-        import_with(&[("quote", "'")], b"a,b\n'1,2',\"x\"\n"),
+        testing::import_every_way::<CsvImporter>(&[("quote", "'")], b"a,b\n'1,2',\"x\"\n"),
         [r#"2: a="1,2", b="\"x\"""#]
     );
     assert_eq!(
-        import_with(&[("quote", "none")], b"a\tb\n\"5\tinch\n"),
+        testing::import_every_way::<CsvImporter>(&[("quote", "none")], b"a\tb\n\"5\tinch\n"),
         [r#"2: a="\"5", b="inch""#]
     );
 }
@@ -237,7 +173,7 @@ fn an_invalid_header_stops_the_import() {
         ["3! invalid header row: column 2 has no name; nothing was imported"]
     );
     assert_eq!(
-        import_with(&[], b"phone,n\xE9\n1,2\n"),
+        testing::import_every_way::<CsvImporter>(&[], b"phone,n\xE9\n1,2\n"),
         ["1! invalid header row: the name of column 2 is not valid UTF-8; nothing was imported"]
     );
 }
@@ -245,7 +181,7 @@ fn an_invalid_header_stops_the_import() {
 #[test]
 fn invalid_utf8_in_a_field_is_an_error_for_its_line() {
     assert_eq!(
-        import_with(&[], b"phone,name\n1,Ren\xE9\n2,Ren\xC3\xA9\n"),
+        testing::import_every_way::<CsvImporter>(&[], b"phone,name\n1,Ren\xE9\n2,Ren\xC3\xA9\n"),
         [
             r#"2! field 2 ("name") is not valid UTF-8 (byte 4 of the field); save the file as UTF-8"#,
             r#"3: phone="2", name="René""#,
@@ -259,7 +195,7 @@ fn an_oversized_record_is_an_error_and_reading_resumes() {
     let long = "x".repeat(40);
     let input = format!("a,b\n1,{long}\n2,ok\n3,\"{long}\n{long}\"\n4,\"unclosed\n5,x\n6,y\n");
     assert_eq!(
-        import_with(&options, input.as_bytes()),
+        testing::import_every_way::<CsvImporter>(&options, input.as_bytes()),
         [
             "2! record is longer than max-record-bytes (32 bytes); skipped",
             r#"3: a="2", b="ok""#,
@@ -269,7 +205,7 @@ fn an_oversized_record_is_an_error_and_reading_resumes() {
     );
     let unclosed = format!("a,b\n1,\"{long}\n2,x\n3,y\n");
     assert_eq!(
-        import_with(&options, unclosed.as_bytes()),
+        testing::import_every_way::<CsvImporter>(&options, unclosed.as_bytes()),
         [
             "2! record is longer than max-record-bytes (32 bytes); skipped through line 4 (an unclosed quote?)"
         ]
@@ -280,7 +216,7 @@ fn an_oversized_record_is_an_error_and_reading_resumes() {
 fn an_oversized_header_stops_the_import() {
     let input = format!("{}\n1\n", "h".repeat(40));
     assert_eq!(
-        import_with(&[("max-record-bytes", "32")], input.as_bytes()),
+        testing::import_every_way::<CsvImporter>(&[("max-record-bytes", "32")], input.as_bytes()),
         [
             "1! invalid header row: the header row is longer than max-record-bytes (32 bytes); nothing was imported"
         ]
@@ -293,7 +229,7 @@ fn too_many_fields() {
         .map(|i| format!("c{i}"))
         .collect::<Vec<_>>()
         .join(",");
-    let results = render(&run(
+    let results = render_results(&testing::import_in_chunks::<CsvImporter>(
         &[],
         format!("{header}\n1\n").as_bytes(),
         [4096].into_iter().cycle(),
@@ -311,19 +247,18 @@ fn too_many_fields() {
 
 #[test]
 fn an_invalid_option_is_reported_once_for_line_1() {
-    let options = [("delimiter", "::")];
-    let mut importer = CsvImporter::new(pairs(&options));
-    assert_eq!(
-        render(&importer.push(b"a,b\n1,2\n")),
-        [
-            r#"1! invalid option delimiter: "::" is not one of ",", ";", "tab", "|" or "auto"; nothing was imported"#
-        ]
+    let input = b"a,b\n1,2\n";
+    testing::assert_options_refused::<CsvImporter>(
+        &[("delimiter", "::")],
+        input,
+        r#"1! invalid option delimiter: "::" is not one of ",", ";", "tab", "|" or "auto"; nothing was imported"#,
     );
-    assert!(importer.push(b"3,4\n").is_empty());
-    assert!(importer.finish().is_empty());
-    // Also when the file is empty.
-    let mut importer = CsvImporter::new(pairs(&[("max-record-bytes", "0")]));
-    assert_eq!(importer.finish().len(), 1);
+    // Also when the file is empty (the helper checks `finish` first too).
+    testing::assert_options_refused::<CsvImporter>(
+        &[("max-record-bytes", "0")],
+        input,
+        r#"1! invalid option max-record-bytes: "0" is not a whole number from 1 to 67108864; nothing was imported"#,
+    );
 }
 
 #[test]
@@ -337,75 +272,51 @@ fn calls_after_finish_return_nothing() {
 
 /// Writes about `total` bytes of CSV, one piece at a time, without keeping
 /// it: returns the rows written.
-fn generate_csv(total: usize, chunk: usize, mut sink: impl FnMut(&[u8])) -> u64 {
-    let mut pending = b"phone,name,note,tz\r\n".to_vec();
-    let mut written = 0;
-    let mut rows = 0;
-    while written < total {
-        rows += 1;
-        let note = if rows % 100 == 0 {
+fn generate_csv(total: usize, chunk: usize, sink: impl FnMut(&[u8])) -> u64 {
+    let row = |number: u64| {
+        let note = if number.is_multiple_of(100) {
             "\"two\r\nlines, \"\"quoted\"\"\"".to_string()
         } else {
-            format!("note {rows}")
+            format!("note {number}")
         };
-        pending.extend_from_slice(
-            format!("+1555{rows:07},Name {rows},{note},Europe/Paris\r\n").as_bytes(),
-        );
-        while pending.len() >= chunk {
-            sink(&pending[..chunk]);
-            written += chunk;
-            pending.drain(..chunk);
-        }
-    }
-    sink(&pending);
-    rows
+        format!("+1555{number:07},Name {number},{note},Europe/Paris\r\n")
+    };
+    testing::stream_records(total, chunk, b"phone,name,note,tz\r\n", row, sink)
 }
 
 #[test]
 fn memory_stays_flat_over_50_megabytes() {
-    let mut importer = CsvImporter::new(Vec::new());
-    let (mut rows, mut errors, mut last_line, mut most_buffered) = (0u64, 0u64, 0u64, 0usize);
-    let mut count = |results: Vec<RowResult>| {
-        for result in results {
-            match result {
-                RowResult::Row(row) => {
-                    rows += 1;
-                    last_line = row.line;
-                }
-                RowResult::Error(_) => errors += 1,
-            }
-        }
-    };
-    let written = generate_csv(50 << 20, 64 << 10, |chunk| {
-        count(importer.push(chunk));
-        most_buffered = most_buffered.max(importer.buffered_bytes());
-    });
-    count(importer.finish());
-    assert_eq!(errors, 0);
+    let mut import = CountingImport::<CsvParser>::new(&[]);
+    let written = generate_csv(50 << 20, 64 << 10, |chunk| import.push(chunk));
+    import.finish();
+    let rows = import.rows;
+    assert_eq!(import.errors, 0);
     assert_eq!(rows, written);
     assert!(rows > 500_000, "{rows} rows");
     // One physical line per row, plus the header and a second line every
     // 100 rows.
     assert_eq!(
-        last_line,
-        1 + rows + rows / 100 - u64::from(rows % 100 == 0)
+        import.last_row_line,
+        1 + rows + rows / 100 - u64::from(rows.is_multiple_of(100))
     );
-    assert!(most_buffered <= 1024, "{most_buffered} bytes buffered");
+    import.assert_most_buffered(1024);
 }
 
 #[test]
 fn memory_stays_bounded_for_a_huge_record() {
     let mut importer = CsvImporter::new(pairs(&[("max-record-bytes", "65536")]));
     let mut results = importer.push(b"a,b\n1,\"");
-    let chunk = vec![b'x'; 64 << 10];
-    for _ in 0..160 {
-        results.extend(importer.push(&chunk));
-        assert!(importer.buffered_bytes() <= 65537 + (MAX_FIELDS + 1) * size_of::<usize>());
-    }
+    let most_buffered = 65537 + (MAX_FIELDS + 1) * size_of::<usize>();
+    results.extend(testing::push_repeatedly(
+        &mut importer,
+        &[b'x'; 64 << 10],
+        160,
+        most_buffered,
+    ));
     results.extend(importer.push(b"\"\n2,3\n"));
     results.extend(importer.finish());
     assert_eq!(
-        render(&results),
+        render_results(&results),
         [
             "2! record is longer than max-record-bytes (65536 bytes); skipped",
             r#"3: a="2", b="3""#
@@ -415,47 +326,12 @@ fn memory_stays_bounded_for_a_huge_record() {
 
 #[test]
 fn manifest_describes_the_importer() {
-    let manifest: toml::Table =
-        toml::from_str(include_str!("../plugin.toml")).expect("plugin.toml is TOML");
-    assert_eq!(manifest["name"].as_str(), Some("csv"));
-    assert_eq!(manifest["kind"].as_str(), Some("importer"));
-    assert_eq!(manifest["wit"].as_str(), Some("0.1.0"));
-    assert_eq!(manifest["component"].as_str(), Some("importer_csv.wasm"));
-    assert_eq!(
-        manifest["version"].as_str(),
-        Some(env!("CARGO_PKG_VERSION"))
+    Manifest::parse(include_str!("../plugin.toml")).assert_importer(
+        "csv",
+        "importer_csv.wasm",
+        env!("CARGO_PKG_VERSION"),
+        &OPTION_KEYS,
     );
-    // The host's manifest type denies unknown keys: keep to the ones it has.
-    let mut keys: Vec<&str> = manifest.keys().map(String::as_str).collect();
-    keys.sort_unstable();
-    assert_eq!(
-        keys,
-        [
-            "allowed-hosts",
-            "component",
-            "description",
-            "kind",
-            "name",
-            "settings-schema",
-            "version",
-            "wit"
-        ]
-    );
-    let settings: serde_json::Value = serde_json::from_str(
-        manifest["settings-schema"]
-            .as_str()
-            .expect("settings-schema is a string"),
-    )
-    .expect("settings-schema is JSON");
-    assert_eq!(settings["type"], "object");
-    assert_eq!(settings["additionalProperties"], false);
-    assert!(settings.get("properties").is_none());
-    // There is no field for import options: the description names them.
-    let description = manifest["description"].as_str().expect("a description");
-    assert!(description.len() <= 1000);
-    for key in OPTION_KEYS {
-        assert!(description.contains(key), "{key} is not described");
-    }
 }
 
 /// Bytes that matter to CSV, and a few that do not.
@@ -475,10 +351,6 @@ proptest! {
         delimiter in prop::sample::select(vec!["auto", ";"]),
     ) {
         let options = [("max-record-bytes", cap), ("delimiter", delimiter)];
-        let whole = render(&run(&options, &input, std::iter::once(input.len().max(1))));
-        let pieces = render(&run(&options, &input, sizes.iter().copied().cycle()));
-        prop_assert_eq!(&pieces, &whole);
-        let bytewise = render(&run(&options, &input, std::iter::repeat(1)));
-        prop_assert_eq!(&bytewise, &whole);
+        testing::assert_chunking_does_not_matter::<CsvImporter>(&options, &input, &sizes);
     }
 }

@@ -30,97 +30,52 @@
 //! An invalid option stops the import: the first call (`push` or `finish`)
 //! returns one error for line 1 naming the option, and nothing follows.
 
-pub mod bom;
 pub mod lines;
 pub mod object;
 pub mod options;
 
 #[cfg(target_arch = "wasm32")]
 use switchboard_plugin_sdk as sdk;
-use switchboard_plugin_sdk::{Importer, Row, RowError, RowResult};
+use switchboard_plugin_sdk::import::{StreamImporter, StreamParser};
+use switchboard_plugin_sdk::{Row, RowError, RowResult};
 
-use crate::bom::BomStripper;
 use crate::lines::{Line, LineSplitter};
 use crate::options::Options;
 
-/// The JSON Lines importer: one per import.
+/// The JSON Lines importer: one per import. [`StreamImporter`] strips the
+/// byte order mark and reports invalid options.
+pub type JsonlImporter = StreamImporter<JsonlParser>;
+
+/// The JSON Lines parser of one import, with valid options.
 #[derive(Debug)]
-pub struct JsonlImporter {
-    bom: BomStripper,
-    state: State,
+pub struct JsonlParser {
+    lines: LineSplitter,
+    max_record_bytes: usize,
 }
 
-/// Where the import is.
-#[derive(Debug)]
-enum State {
-    /// Reading lines.
-    Reading {
-        lines: LineSplitter,
-        max_record_bytes: usize,
-    },
-    /// Stopped by an invalid option: the error, until reported.
-    Failed(Option<RowError>),
-    /// `finish` was called.
-    Finished,
-}
-
-impl JsonlImporter {
-    /// An importer with the given import options.
-    pub fn with_options(options: &[(String, String)]) -> Self {
-        let state = match Options::parse(options) {
-            Ok(options) => State::Reading {
-                lines: LineSplitter::new(options.max_record_bytes),
-                max_record_bytes: options.max_record_bytes,
-            },
-            Err(why) => State::Failed(Some(RowError {
-                line: 1,
-                message: format!("invalid option {why}; nothing was imported"),
-            })),
-        };
-        JsonlImporter {
-            bom: BomStripper::default(),
-            state,
-        }
+impl StreamParser for JsonlParser {
+    fn with_options(options: &[(String, String)]) -> Result<Self, String> {
+        let options = Options::parse(options)?;
+        Ok(JsonlParser {
+            lines: LineSplitter::new(options.max_record_bytes),
+            max_record_bytes: options.max_record_bytes,
+        })
     }
 
-    /// Bytes of input held between calls (the incomplete last line); for
-    /// tests of flat memory.
-    pub fn buffered_bytes(&self) -> usize {
-        match &self.state {
-            State::Reading { lines, .. } => lines.buffered_bytes(),
-            State::Failed(_) | State::Finished => 0,
-        }
-    }
-
-    /// Parses the next piece of the file.
     fn consume(&mut self, input: &[u8], out: &mut Vec<RowResult>) {
-        match &mut self.state {
-            State::Reading {
-                lines,
-                max_record_bytes,
-            } => {
-                let limit = *max_record_bytes;
-                lines.push(input, |line| out.extend(result(line, limit)));
-            }
-            State::Failed(pending) => out.extend(pending.take().map(RowResult::Error)),
-            State::Finished => {}
-        }
+        let limit = self.max_record_bytes;
+        self.lines
+            .push(input, |line| out.extend(result(line, limit)));
     }
 
-    /// Ends the file.
-    fn end(&mut self, out: &mut Vec<RowResult>) {
-        match &mut self.state {
-            State::Reading {
-                lines,
-                max_record_bytes,
-            } => {
-                let limit = *max_record_bytes;
-                lines.finish(|line| out.extend(result(line, limit)));
-            }
-            State::Failed(pending) => out.extend(pending.take().map(RowResult::Error)),
-            State::Finished => {}
-        }
-        self.state = State::Finished;
+    fn end(mut self, out: &mut Vec<RowResult>) {
+        let limit = self.max_record_bytes;
+        self.lines.finish(|line| out.extend(result(line, limit)));
+    }
+
+    /// The incomplete last line.
+    fn buffered_bytes(&self) -> usize {
+        self.lines.buffered_bytes()
     }
 }
 
@@ -144,28 +99,6 @@ fn result(line: Line<'_>, max_record_bytes: usize) -> Option<RowResult> {
                 message,
             })),
         },
-    }
-}
-
-impl Importer for JsonlImporter {
-    fn new(options: Vec<(String, String)>) -> Self {
-        JsonlImporter::with_options(&options)
-    }
-
-    fn push(&mut self, chunk: &[u8]) -> Vec<RowResult> {
-        let mut out = Vec::new();
-        let (held, rest) = self.bom.strip(chunk);
-        self.consume(held, &mut out);
-        self.consume(rest, &mut out);
-        out
-    }
-
-    fn finish(&mut self) -> Vec<RowResult> {
-        let mut out = Vec::new();
-        let held = self.bom.finish();
-        self.consume(held, &mut out);
-        self.end(&mut out);
-        out
     }
 }
 

@@ -5,80 +5,13 @@ use proptest::prelude::*;
 
 use super::*;
 use crate::options::OPTION_KEYS;
+use switchboard_plugin_sdk::Importer;
+use switchboard_plugin_sdk::testing::{self, CountingImport, Manifest, pairs, render_results};
 
-fn pairs(options: &[(&str, &str)]) -> Vec<(String, String)> {
-    options
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect()
-}
-
-/// Sizes from 1 to `max`, drawn from a tiny deterministic generator
-/// (xorshift64) seeded with `seed`.
-fn chunk_sizes(seed: u64, max: usize) -> impl Iterator<Item = usize> {
-    let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    std::iter::repeat_with(move || {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        (state % max as u64) as usize + 1
-    })
-}
-
-/// Feeds `input` in pieces of the given sizes, then finishes.
-fn run(
-    options: &[(&str, &str)],
-    input: &[u8],
-    sizes: impl Iterator<Item = usize>,
-) -> Vec<RowResult> {
-    let mut importer = JsonlImporter::new(pairs(options));
-    let mut results = Vec::new();
-    let mut rest = input;
-    for size in sizes {
-        if rest.is_empty() {
-            break;
-        }
-        let (chunk, tail) = rest.split_at(size.min(rest.len()));
-        results.extend(importer.push(chunk));
-        rest = tail;
-    }
-    results.extend(importer.finish());
-    results
-}
-
-/// One line per result: `LINE: name="value", ...` or `LINE! message`.
-fn render(results: &[RowResult]) -> Vec<String> {
-    results
-        .iter()
-        .map(|result| match result {
-            RowResult::Row(row) => {
-                let fields: Vec<String> = row
-                    .fields
-                    .iter()
-                    .map(|(name, value)| format!("{name}={value:?}"))
-                    .collect();
-                format!("{}: {}", row.line, fields.join(", "))
-            }
-            RowResult::Error(e) => format!("{}! {}", e.line, e.message),
-        })
-        .collect()
-}
-
-/// Imports `input` whole, byte by byte and in random pieces; asserts that
-/// every way gives the same results and returns them, rendered.
-fn import_with(options: &[(&str, &str)], input: &[u8]) -> Vec<String> {
-    let whole = render(&run(options, input, std::iter::once(input.len().max(1))));
-    let bytewise = render(&run(options, input, std::iter::repeat(1)));
-    assert_eq!(bytewise, whole, "byte by byte");
-    for (seed, max) in [(1, 3), (2, 8), (3, 64), (4, 1000)] {
-        let pieces = render(&run(options, input, chunk_sizes(seed, max)));
-        assert_eq!(pieces, whole, "pieces of 1 to {max} bytes");
-    }
-    whole
-}
-
+/// Imports `input` without options, every way (see
+/// [`testing::import_every_way`]).
 fn import(input: &str) -> Vec<String> {
-    import_with(&[], input.as_bytes())
+    testing::import_every_way::<JsonlImporter>(&[], input)
 }
 
 #[test]
@@ -121,7 +54,7 @@ fn an_empty_file_gives_nothing() {
 #[test]
 fn bad_lines_are_errors_and_reading_goes_on() {
     assert_eq!(
-        import_with(
+        testing::import_every_way::<JsonlImporter>(
             &[],
             b"[1]\n42\n{\"a\":\nphone,name\n{\"a\":{\"b\":1}}\n{\"a\":\"\xE9\"}\n{\"a\":1,\"A\":2}\n{\"a\":3}\n"
         ),
@@ -143,7 +76,7 @@ fn an_oversized_line_is_an_error_and_reading_resumes() {
     let long = format!("{{\"a\":\"{}\"}}", "x".repeat(40));
     let input = format!("{{\"a\":1}}\n{long}\n{{\"a\":2}}\n{long}");
     assert_eq!(
-        import_with(&[("max-record-bytes", "32")], input.as_bytes()),
+        testing::import_every_way::<JsonlImporter>(&[("max-record-bytes", "32")], input.as_bytes()),
         [
             r#"1: a="1""#,
             "2! line is longer than max-record-bytes (32 bytes); skipped",
@@ -155,17 +88,16 @@ fn an_oversized_line_is_an_error_and_reading_resumes() {
 
 #[test]
 fn an_invalid_option_is_reported_once_for_line_1() {
-    let mut importer = JsonlImporter::new(pairs(&[("max-record-bytes", "lots")]));
-    assert_eq!(
-        render(&importer.push(b"{\"a\":1}\n")),
-        [
-            r#"1! invalid option max-record-bytes: "lots" is not a whole number from 1 to 67108864; nothing was imported"#
-        ]
-    );
-    assert!(importer.push(b"{\"a\":2}\n").is_empty());
-    assert!(importer.finish().is_empty());
-    let mut importer = JsonlImporter::new(pairs(&[("max-record-bytes", "0")]));
-    assert_eq!(importer.finish().len(), 1);
+    for (value, why) in [
+        ("lots", r#""lots" is not a whole number from 1 to 67108864"#),
+        ("0", r#""0" is not a whole number from 1 to 67108864"#),
+    ] {
+        testing::assert_options_refused::<JsonlImporter>(
+            &[("max-record-bytes", value)],
+            b"{\"a\":1}\n",
+            &format!("1! invalid option max-record-bytes: {why}; nothing was imported"),
+        );
+    }
 }
 
 #[test]
@@ -179,59 +111,36 @@ fn calls_after_finish_return_nothing() {
 
 #[test]
 fn memory_stays_flat_over_50_megabytes() {
-    let mut importer = JsonlImporter::new(Vec::new());
-    let (mut rows, mut errors, mut last_line, mut most_buffered) = (0u64, 0u64, 0u64, 0usize);
-    let mut pending = Vec::new();
-    let (mut written, mut generated) = (0usize, 0u64);
-    let chunk = 64 << 10;
-    let mut count = |results: Vec<RowResult>| {
-        for result in results {
-            match result {
-                RowResult::Row(row) => {
-                    rows += 1;
-                    last_line = row.line;
-                }
-                RowResult::Error(_) => errors += 1,
-            }
-        }
+    let mut import = CountingImport::<JsonlParser>::new(&[]);
+    let line = |n: u64| {
+        format!(
+            "{{\"phone\":\"+1555{n:07}\",\"name\":\"Name \\\"{n}\\\"\",\"n\":{n},\"tz\":\"Europe/Paris\"}}\r\n"
+        )
     };
-    while written < 50 << 20 {
-        generated += 1;
-        pending.extend_from_slice(
-            format!(
-                "{{\"phone\":\"+1555{generated:07}\",\"name\":\"Name \\\"{generated}\\\"\",\"n\":{generated},\"tz\":\"Europe/Paris\"}}\r\n"
-            )
-            .as_bytes(),
-        );
-        while pending.len() >= chunk {
-            count(importer.push(&pending[..chunk]));
-            most_buffered = most_buffered.max(importer.buffered_bytes());
-            written += chunk;
-            pending.drain(..chunk);
-        }
-    }
-    count(importer.push(&pending));
-    count(importer.finish());
-    assert_eq!(errors, 0);
-    assert_eq!(rows, generated);
-    assert_eq!(last_line, generated);
-    assert!(rows > 500_000, "{rows} rows");
-    assert!(most_buffered <= 1024, "{most_buffered} bytes buffered");
+    let generated =
+        testing::stream_records(50 << 20, 64 << 10, b"", line, |chunk| import.push(chunk));
+    import.finish();
+    assert_eq!(import.errors, 0);
+    assert_eq!(import.rows, generated);
+    assert_eq!(import.last_row_line, generated);
+    assert!(import.rows > 500_000, "{} rows", import.rows);
+    import.assert_most_buffered(1024);
 }
 
 #[test]
 fn memory_stays_bounded_for_a_huge_line() {
     let mut importer = JsonlImporter::new(pairs(&[("max-record-bytes", "65536")]));
     let mut results = importer.push(b"{\"a\":\"");
-    let chunk = vec![b'x'; 64 << 10];
-    for _ in 0..160 {
-        results.extend(importer.push(&chunk));
-        assert!(importer.buffered_bytes() <= 65536);
-    }
+    results.extend(testing::push_repeatedly(
+        &mut importer,
+        &[b'x'; 64 << 10],
+        160,
+        65536,
+    ));
     results.extend(importer.push(b"\"}\n{\"a\":2}\n"));
     results.extend(importer.finish());
     assert_eq!(
-        render(&results),
+        render_results(&results),
         [
             "1! line is longer than max-record-bytes (65536 bytes); skipped",
             r#"2: a="2""#
@@ -241,47 +150,12 @@ fn memory_stays_bounded_for_a_huge_line() {
 
 #[test]
 fn manifest_describes_the_importer() {
-    let manifest: toml::Table =
-        toml::from_str(include_str!("../plugin.toml")).expect("plugin.toml is TOML");
-    assert_eq!(manifest["name"].as_str(), Some("jsonl"));
-    assert_eq!(manifest["kind"].as_str(), Some("importer"));
-    assert_eq!(manifest["wit"].as_str(), Some("0.1.0"));
-    assert_eq!(manifest["component"].as_str(), Some("importer_jsonl.wasm"));
-    assert_eq!(
-        manifest["version"].as_str(),
-        Some(env!("CARGO_PKG_VERSION"))
+    Manifest::parse(include_str!("../plugin.toml")).assert_importer(
+        "jsonl",
+        "importer_jsonl.wasm",
+        env!("CARGO_PKG_VERSION"),
+        &OPTION_KEYS,
     );
-    // The host's manifest type denies unknown keys: keep to the ones it has.
-    let mut keys: Vec<&str> = manifest.keys().map(String::as_str).collect();
-    keys.sort_unstable();
-    assert_eq!(
-        keys,
-        [
-            "allowed-hosts",
-            "component",
-            "description",
-            "kind",
-            "name",
-            "settings-schema",
-            "version",
-            "wit"
-        ]
-    );
-    let settings: serde_json::Value = serde_json::from_str(
-        manifest["settings-schema"]
-            .as_str()
-            .expect("settings-schema is a string"),
-    )
-    .expect("settings-schema is JSON");
-    assert_eq!(settings["type"], "object");
-    assert_eq!(settings["additionalProperties"], false);
-    assert!(settings.get("properties").is_none());
-    // There is no field for import options: the description names them.
-    let description = manifest["description"].as_str().expect("a description");
-    assert!(description.len() <= 1000);
-    for key in OPTION_KEYS {
-        assert!(description.contains(key), "{key} is not described");
-    }
 }
 
 /// Bytes that matter to JSON Lines, and a few that do not.
@@ -311,10 +185,6 @@ proptest! {
         cap in prop::sample::select(vec!["8", "20", "1048576"]),
     ) {
         let options = [("max-record-bytes", cap)];
-        let whole = render(&run(&options, &input, std::iter::once(input.len().max(1))));
-        let pieces = render(&run(&options, &input, sizes.iter().copied().cycle()));
-        prop_assert_eq!(&pieces, &whole);
-        let bytewise = render(&run(&options, &input, std::iter::repeat(1)));
-        prop_assert_eq!(&bytewise, &whole);
+        testing::assert_chunking_does_not_matter::<JsonlImporter>(&options, &input, &sizes);
     }
 }

@@ -53,7 +53,12 @@
 //! calls return ([`settings::Configured`]). `testing` (cargo feature
 //! `testing`: enable it in a plugin's `[dev-dependencies]`) builds what the
 //! host would pass (settings, responses, webhooks, messages) for unit tests,
-//! reads fixtures and checks a plugin's manifest.
+//! reads fixtures and checks a plugin's manifest; for importers it also
+//! feeds a file in chunks of every size and checks that the results agree.
+//! [`import`] has what streaming importers share: stripping the byte order
+//! mark across chunks, the `max-record-bytes` option, and
+//! [`import::StreamImporter`], which makes an [`Importer`] of a format's
+//! parser.
 //!
 //! Everything here also compiles for the native target so that plugin logic
 //! can be unit-tested with `cargo test`; calling a host function natively
@@ -62,6 +67,7 @@
 pub mod form;
 pub mod host;
 pub mod http;
+pub mod import;
 pub mod settings;
 pub mod signature;
 #[cfg(any(test, feature = "testing"))]
