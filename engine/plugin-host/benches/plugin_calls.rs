@@ -17,14 +17,11 @@ use std::hint::black_box;
 use std::sync::Arc;
 use std::time::Instant;
 
-use chrono::{TimeZone, Utc};
 use switchboard_plugin_host::{
     CheckedManifest, CompiledPlugin, InstanceConfig, Limits, PluginHost, ProviderPlugin, bundled,
 };
 use switchboard_runtime::provider::{Provider, SendOutcome};
 use switchboard_runtime::records::{Outbound, RecipientStatus};
-use switchboard_runtime::store::Store;
-use switchboard_runtime::{ManualClock, Runtime, RuntimeConfig};
 
 fn messages(count: u32) -> Vec<Outbound> {
     (0..count)
@@ -187,18 +184,7 @@ steps:
 "#;
 
 fn campaign_seconds(provider: Arc<dyn Provider>, recipients: u64) -> f64 {
-    let start = Utc
-        .with_ymd_and_hms(2026, 12, 7, 15, 0, 0)
-        .single()
-        .expect("instant");
-    let clock = ManualClock::new(start);
-    let mut runtime = Runtime::open(
-        Store::temporary().expect("store"),
-        Arc::new(clock.clone()),
-        provider,
-        RuntimeConfig::default(),
-    )
-    .expect("runtime");
+    let (mut runtime, clock, start) = support::campaign_runtime(provider);
     let id = runtime
         .create_campaign(
             "bench",

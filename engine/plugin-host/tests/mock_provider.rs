@@ -107,24 +107,10 @@ fn settings_are_checked_against_the_manifest_before_use() {
 fn a_campaign_runs_end_to_end_through_the_mock_plugin() {
     use std::sync::Arc;
 
-    use chrono::TimeZone;
     use switchboard_runtime::records::RecipientStatus;
-    use switchboard_runtime::store::Store;
-    use switchboard_runtime::{ManualClock, Runtime, RuntimeConfig};
 
     let plugin = Arc::new(load(&[("permanent-failure-numbers", "+14165550003")]));
-    let start = chrono::Utc
-        .with_ymd_and_hms(2026, 12, 7, 15, 0, 0)
-        .single()
-        .expect("instant");
-    let clock = ManualClock::new(start);
-    let mut runtime = Runtime::open(
-        Store::temporary().expect("store"),
-        Arc::new(clock.clone()),
-        plugin,
-        RuntimeConfig::default(),
-    )
-    .expect("runtime");
+    let (mut runtime, clock, start) = support::campaign_runtime(plugin);
     let workflow = "kind: campaign\nid: t\nprovider: mock\nsender: \"+14165550100\"\nconsent: { acknowledged: true }\n\
                     quiet_hours: { override: true, reason: test }\nsteps:\n  - send: \"Hi {name|there}\"\n";
     let recipients = (1..=3).map(|i| (format!("+1416555000{i}"), BTreeMap::new()));

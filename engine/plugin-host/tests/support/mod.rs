@@ -10,8 +10,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use chrono::{DateTime, TimeZone, Utc};
 use switchboard_plugin_host::{InstanceConfig, PluginHost, ProviderPlugin};
+use switchboard_runtime::provider::Provider;
 use switchboard_runtime::records::Outbound;
+use switchboard_runtime::store::Store;
+use switchboard_runtime::{ManualClock, Runtime, RuntimeConfig};
 
 /// The plugins workspace.
 pub fn plugins_dir() -> PathBuf {
@@ -58,6 +62,24 @@ pub fn message(to: &str, body: &str, attempt: u32) -> Outbound {
         media: Vec::new(),
         segments: 1,
     }
+}
+
+/// A runtime on a temporary store and a manual clock at a Monday afternoon, sending through
+/// `provider`: (runtime, clock, start).
+pub fn campaign_runtime(provider: Arc<dyn Provider>) -> (Runtime, ManualClock, DateTime<Utc>) {
+    let start = Utc
+        .with_ymd_and_hms(2026, 12, 7, 15, 0, 0)
+        .single()
+        .expect("instant");
+    let clock = ManualClock::new(start);
+    let runtime = Runtime::open(
+        Store::temporary().expect("store"),
+        Arc::new(clock.clone()),
+        provider,
+        RuntimeConfig::default(),
+    )
+    .expect("runtime");
+    (runtime, clock, start)
 }
 
 /// A request the local server received.
