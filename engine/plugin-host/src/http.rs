@@ -53,8 +53,27 @@ const RESERVED_HEADERS: &[&str] = &[
 #[derive(Debug, Clone)]
 pub struct HttpClient {
     client: reqwest::Client,
-    runtime: Arc<tokio::runtime::Runtime>,
+    runtime: Arc<IoRuntime>,
     limits: HttpLimits,
+}
+
+/// The client's tokio runtime. Dropped without waiting: the last plugin host may well be
+/// dropped inside another runtime's task, where a blocking shutdown would panic.
+#[derive(Debug)]
+struct IoRuntime(Option<tokio::runtime::Runtime>);
+
+impl IoRuntime {
+    fn handle(&self) -> Option<&tokio::runtime::Handle> {
+        self.0.as_ref().map(tokio::runtime::Runtime::handle)
+    }
+}
+
+impl Drop for IoRuntime {
+    fn drop(&mut self) {
+        if let Some(runtime) = self.0.take() {
+            runtime.shutdown_background();
+        }
+    }
 }
 
 impl HttpClient {
@@ -74,7 +93,7 @@ impl HttpClient {
             .map_err(|e| format!("building the plugin HTTP client: {e}"))?;
         Ok(Self {
             client,
-            runtime: Arc::new(runtime),
+            runtime: Arc::new(IoRuntime(Some(runtime))),
             limits,
         })
     }
@@ -130,8 +149,11 @@ impl HttpClient {
             .body(request.body)
             .timeout(timeout);
         let max_bytes = self.limits.max_response_bytes;
+        let Some(runtime) = self.runtime.handle() else {
+            return Err(HttpError::Transport("the host is shutting down".into()));
+        };
         let (sender, receiver) = std::sync::mpsc::sync_channel(1);
-        let task = self.runtime.spawn(async move {
+        let task = runtime.spawn(async move {
             let result = perform(call, max_bytes).await;
             let _ = sender.send(result);
         });

@@ -211,3 +211,14 @@ fn async_callers_get_the_same_answers_without_blocking_their_runtime() {
         .expect("accepted");
     assert_eq!(events.len(), 1);
 }
+
+#[test]
+fn a_host_can_be_dropped_inside_an_async_task() {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("runtime");
+    runtime.block_on(async {
+        let plugin = load(&[]);
+        drop(plugin);
+    });
+}
