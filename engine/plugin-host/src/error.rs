@@ -53,6 +53,10 @@ pub enum PluginError {
         /// What is wrong with it.
         reason: String,
     },
+    /// A call failed after one of its HTTP requests was answered: the provider may have acted
+    /// on it (a message may have been sent), so the call must not simply be retried.
+    #[error("{0} (after an HTTP request of the call was answered: the outcome is uncertain)")]
+    AfterRequest(Box<PluginError>),
     /// The plugin's manifest or the operator's settings for it are invalid.
     #[error(transparent)]
     Manifest(#[from] crate::manifest::ManifestError),

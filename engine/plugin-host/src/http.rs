@@ -87,6 +87,9 @@ impl HttpClient {
             .map_err(|e| format!("starting the plugin HTTP runtime: {e}"))?;
         let client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
+            // Never through a proxy from the environment: plain http is allowed to loopback
+            // only because it stays on this machine.
+            .no_proxy()
             .user_agent(concat!("switchboard/", env!("CARGO_PKG_VERSION")))
             .connect_timeout(limits.timeout)
             .build()

@@ -104,6 +104,7 @@ impl<B> Instances<B> {
         let state = store.data_mut();
         state.deadline = Instant::now() + Duration::from_millis(limits.call_deadline_ms);
         state.logs.clear();
+        state.answered_requests = false;
         Ok(())
     }
 
@@ -130,7 +131,14 @@ impl<B> Instances<B> {
         self.arm(&mut live.store)
             .map_err(|e| self.failure(call, e))?;
         // On error the instance is dropped here, never returned to the pool.
-        let result = body(&live.bindings, &mut live.store).map_err(|e| self.failure(call, e))?;
+        let result = body(&live.bindings, &mut live.store).map_err(|e| {
+            let failure = self.failure(call, e);
+            if live.store.data().answered_requests {
+                PluginError::AfterRequest(Box::new(failure))
+            } else {
+                failure
+            }
+        })?;
         let logs = std::mem::take(&mut live.store.data_mut().logs);
         live.calls += 1;
         if live.calls < CALLS_PER_INSTANCE

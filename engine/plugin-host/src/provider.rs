@@ -21,6 +21,8 @@ use crate::state::LogLine;
 
 /// Longest provider message id accepted from a plugin.
 const MAX_PROVIDER_ID: usize = 256;
+/// Longest retry-after a plugin can ask for (an hour): a wild value would park the sender.
+const MAX_RETRY_AFTER_MS: u64 = 3_600_000;
 /// Most events one webhook request may produce.
 const MAX_WEBHOOK_EVENTS: usize = 1_000;
 
@@ -176,7 +178,9 @@ impl ProviderPlugin {
                 message: info.message,
             },
             Err(SendError::Throttled(throttled)) => SendOutcome::Throttled {
-                retry_after: std::time::Duration::from_millis(throttled.retry_after_ms),
+                retry_after: std::time::Duration::from_millis(
+                    throttled.retry_after_ms.min(MAX_RETRY_AFTER_MS),
+                ),
                 code: throttled.info.code,
             },
         };
@@ -248,13 +252,22 @@ impl ProviderPlugin {
 
 impl Provider for ProviderPlugin {
     fn send(&self, message: &Outbound) -> SendOutcome {
-        // A broken plugin is not the provider refusing: retry (another plugin version, or the
-        // operator fixing it, may succeed), with the plugin's own error as the reason.
-        self.try_send(message)
-            .unwrap_or_else(|error| SendOutcome::Transient {
+        match self.try_send(message) {
+            Ok(outcome) => outcome,
+            // The provider answered a request before the plugin failed: the message may have
+            // gone out. Retrying (a new attempt, a new idempotency key) could send it twice,
+            // so the recipient fails with the reason instead.
+            Err(error @ PluginError::AfterRequest(_)) => SendOutcome::Permanent {
+                code: "plugin-error-after-request".into(),
+                message: error.to_string(),
+            },
+            // A broken plugin is not the provider refusing: retry (another plugin version, or
+            // the operator fixing it, may succeed), with the plugin's own error as the reason.
+            Err(error) => SendOutcome::Transient {
                 code: "plugin-error".into(),
                 message: error.to_string(),
-            })
+            },
+        }
     }
 
     fn lookup(&self, idempotency_key: &str) -> Option<Lookup> {

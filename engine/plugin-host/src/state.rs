@@ -60,6 +60,9 @@ pub struct HostState {
     pub deadline: Instant,
     /// What the plugin logged during the current call.
     pub logs: Vec<LogLine>,
+    /// Whether a `fetch` during the current call got an answer: after that, the far side may
+    /// have acted on the request, so a failing call's outcome is uncertain.
+    pub answered_requests: bool,
     /// Memory cap.
     pub limits: StoreLimits,
     wasi: WasiCtx,
@@ -82,6 +85,7 @@ impl HostState {
             grants,
             deadline: Instant::now(),
             logs: Vec::new(),
+            answered_requests: false,
             limits: StoreLimitsBuilder::new()
                 .memory_size(memory_bytes)
                 .instances(16)
@@ -114,7 +118,12 @@ impl host::Host for HostState {
     fn fetch(&mut self, request: HttpRequest) -> Result<HttpResponse, HttpError> {
         match &self.grants.http {
             Some((client, grant)) if !grant.is_empty() => {
-                client.fetch(grant, request, self.deadline)
+                let answer = client.fetch(grant, request, self.deadline);
+                // A timeout too: the request may have arrived.
+                if matches!(answer, Ok(_) | Err(HttpError::Timeout)) {
+                    self.answered_requests = true;
+                }
+                answer
             }
             _ => Err(HttpError::Denied(format!(
                 "plugin {} is granted no HTTP access (requested {} {}): its manifest's \

@@ -226,3 +226,37 @@ fn instances_are_reused_between_calls() {
     still_serving(&plugin);
     assert_eq!(plugin.idle_instances(), 1);
 }
+
+#[test]
+fn a_failure_after_an_answered_request_is_not_retried_blindly() {
+    use switchboard_runtime::provider::Provider;
+
+    let server = LocalServer::start(|_| (201, Vec::new(), b"{}".to_vec()));
+    let plugin = plugin_with(
+        limits(),
+        &InstanceConfig::default().allowing(["127.0.0.1:*"]),
+    );
+    let message = support::message(
+        "+14165550001",
+        &format!("fetch-then-trap {}", server.url("/messages")),
+        0,
+    );
+    match plugin.try_send(&message) {
+        Err(PluginError::AfterRequest(inner)) => {
+            assert!(matches!(*inner, PluginError::Call { .. }), "{inner:?}")
+        }
+        other => panic!("expected an uncertain failure, got {other:?}"),
+    }
+    // Through the runtime's trait: a permanent failure (no new attempt, no second message).
+    match plugin.send(&message) {
+        SendOutcome::Permanent { code, .. } => assert_eq!(code, "plugin-error-after-request"),
+        other => panic!("expected a permanent failure, got {other:?}"),
+    }
+    assert_eq!(server.requests().len(), 2);
+    // A failure before any request stays retryable.
+    assert!(matches!(
+        plugin.send(&support::message("+14165550001", "trap", 0)),
+        SendOutcome::Transient { .. }
+    ));
+    still_serving(&plugin);
+}

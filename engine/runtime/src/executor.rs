@@ -150,8 +150,12 @@ pub fn apply(
                     return None;
                 }
                 SendOutcome::Throttled { retry_after, .. } => {
-                    let until =
-                        env.now + TimeDelta::from_std(retry_after).unwrap_or(TimeDelta::seconds(1));
+                    // A provider's retry-after is bounded: a wild value must neither overflow
+                    // the clock nor park the sender for years.
+                    let wait = TimeDelta::from_std(retry_after)
+                        .unwrap_or(MAX_RETRY_AFTER)
+                        .clamp(TimeDelta::zero(), MAX_RETRY_AFTER);
+                    let until = env.now.checked_add_signed(wait).unwrap_or(env.now);
                     env.pacer.throttle(env.sender, until);
                     run.phase = Phase::Sleeping { until };
                     run.status = RecipientStatus::Scheduled;
@@ -166,6 +170,9 @@ pub fn apply(
     }
     execute(program, recipient, run, env)
 }
+
+/// Longest wait a throttled answer can impose on a sender.
+const MAX_RETRY_AFTER: TimeDelta = TimeDelta::hours(1);
 
 fn seconds(n: u64) -> TimeDelta {
     TimeDelta::seconds(i64::try_from(n).unwrap_or(i64::MAX / 1_000_000))

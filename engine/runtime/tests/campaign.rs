@@ -824,3 +824,26 @@ fn a_restart_does_not_reset_a_senders_daily_budget() {
     drop(runtime);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn a_wild_retry_after_is_capped_at_an_hour() {
+    let start = utc(2026, 12, 7, 15, 0);
+    let provider = ScriptedProvider::new();
+    provider.script(
+        "+14165550001",
+        Script::ThrottleThen(1, Duration::from_millis(100_000_000_000_000_000)),
+    );
+    let mut h = Harness::with_provider(start, provider);
+    let workflow =
+        format!("{HEAD}quiet_hours: {{ override: true, reason: test }}\nsteps:\n  - send: hello\n");
+    let recipients: Recipients = vec![("+14165550001".to_string(), BTreeMap::new())];
+    let id = h.launch("wild throttle", &workflow, recipients);
+    h.run_until(start + chrono::TimeDelta::hours(2));
+    assert_eq!(
+        h.provider.calls_to("+14165550001"),
+        2,
+        "sent again within the hour"
+    );
+    let run = h.runtime.store().run(id, 0).expect("read").expect("run");
+    assert_eq!(run.status, RecipientStatus::Sent);
+}

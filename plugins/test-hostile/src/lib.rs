@@ -7,6 +7,8 @@
 //! - `fetch`: asks the host for a URL it was not granted (the host must deny it);
 //! - `fetch <url>`: fetches `<url>` and accepts with the response's status and size as the
 //!   receipt (`fetched-<status>-<bytes>`), or fails permanently with the host's error;
+//! - `fetch-then-trap <url>`: fetches `<url>`, then panics (the request may have reached the
+//!   provider: the host must not let the message be retried blindly);
 //! - `empty-receipt`: accepts with an empty provider message id (garbage the host refuses);
 //! - anything else: accepted.
 //!
@@ -56,6 +58,16 @@ impl Provider for Hostile {
                 provider_message_id: String::new(),
                 segments: None,
             }),
+            body if body.starts_with("fetch-then-trap ") => {
+                let request = HttpRequest {
+                    method: "POST".into(),
+                    url: body["fetch-then-trap ".len()..].to_string(),
+                    headers: Vec::new(),
+                    body: Vec::new(),
+                };
+                let answer = host::fetch(&request);
+                panic!("hostile plugin panics after its request: {answer:?}")
+            }
             body if body.starts_with("fetch ") => {
                 let request = HttpRequest {
                     method: "GET".into(),
