@@ -16,8 +16,12 @@ use crate::plugin::CompiledPlugin;
 
 /// Largest component file accepted, in bytes.
 const MAX_COMPONENT_BYTES: u64 = 64 * 1024 * 1024;
+/// Largest manifest accepted, in bytes.
+const MAX_MANIFEST_BYTES: u64 = 256 * 1024;
 /// Quiet time after the last file event before a rescan.
 const SETTLE: Duration = Duration::from_millis(300);
+/// Longest a stream of file events can postpone a rescan.
+const MAX_SETTLE: Duration = Duration::from_secs(5);
 
 /// A plugin loaded from the directory.
 #[derive(Debug)]
@@ -131,8 +135,10 @@ impl PluginDirectory {
         let mut dirs: Vec<PathBuf> = match std::fs::read_dir(&self.root) {
             Ok(entries) => entries
                 .flatten()
+                // Real sub-directories only: a symlink could point anywhere.
+                .filter(|entry| entry.file_type().is_ok_and(|kind| kind.is_dir()))
                 .map(|entry| entry.path())
-                .filter(|path| path.join("plugin.toml").is_file())
+                .filter(|path| path.join("plugin.toml").exists())
                 .collect(),
             Err(e) => {
                 report.failed.push((
@@ -204,25 +210,14 @@ impl PluginDirectory {
         previous: Option<&LoadedPlugin>,
     ) -> Result<Option<LoadedPlugin>, String> {
         let manifest_path = dir.join("plugin.toml");
-        let manifest_text = std::fs::read(&manifest_path)
-            .map_err(|e| format!("{}: cannot read: {e}", manifest_path.display()))?;
+        let manifest_text = read_regular_file(&manifest_path, MAX_MANIFEST_BYTES)?;
         let manifest = CheckedManifest::parse(
             &manifest_path.display().to_string(),
             &String::from_utf8_lossy(&manifest_text),
         )
         .map_err(|e| e.to_string())?;
         let component_path = dir.join(&manifest.manifest().component);
-        let size = std::fs::metadata(&component_path)
-            .map_err(|e| format!("{}: {e}", component_path.display()))?
-            .len();
-        if size > MAX_COMPONENT_BYTES {
-            return Err(format!(
-                "{}: {size} bytes, larger than the {MAX_COMPONENT_BYTES} accepted",
-                component_path.display()
-            ));
-        }
-        let wasm = std::fs::read(&component_path)
-            .map_err(|e| format!("{}: {e}", component_path.display()))?;
+        let wasm = read_regular_file(&component_path, MAX_COMPONENT_BYTES)?;
         let fingerprint = fingerprint(&manifest_text, &wasm);
         if previous.is_some_and(|p| p.fingerprint == fingerprint) {
             return Ok(None);
@@ -278,8 +273,10 @@ impl PluginDirectory {
             .name("plugin-watch".into())
             .spawn(move || {
                 while received.recv().is_ok() {
-                    // Let a copy in progress finish: rescan after a quiet period.
-                    loop {
+                    // Let a copy in progress finish: rescan after a quiet period (but not
+                    // later than MAX_SETTLE, however busy the directory is).
+                    let first = std::time::Instant::now();
+                    while first.elapsed() < MAX_SETTLE {
                         match received.recv_timeout(SETTLE) {
                             Ok(_) => continue,
                             Err(mpsc::RecvTimeoutError::Timeout) => break,
@@ -306,6 +303,29 @@ impl std::fmt::Debug for DirectoryWatcher {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("DirectoryWatcher").finish_non_exhaustive()
     }
+}
+
+/// Reads a plugin file: a regular file (not a symlink, pipe or device), at most `max` bytes.
+fn read_regular_file(path: &Path, max: u64) -> Result<Vec<u8>, String> {
+    use std::io::Read as _;
+    let named = |e: std::io::Error| format!("{}: {e}", path.display());
+    let kind = std::fs::symlink_metadata(path).map_err(named)?.file_type();
+    if !kind.is_file() {
+        return Err(format!(
+            "{}: not a regular file (symlinks, pipes and devices are refused)",
+            path.display()
+        ));
+    }
+    let file = std::fs::File::open(path).map_err(named)?;
+    let mut bytes = Vec::new();
+    file.take(max + 1).read_to_end(&mut bytes).map_err(named)?;
+    if bytes.len() as u64 > max {
+        return Err(format!(
+            "{}: larger than the {max} bytes accepted",
+            path.display()
+        ));
+    }
+    Ok(bytes)
 }
 
 fn fingerprint(manifest: &[u8], wasm: &[u8]) -> u64 {

@@ -198,13 +198,22 @@ impl CheckedManifest {
         &self.manifest
     }
 
-    /// Whether a setting is a secret (`writeOnly` in the settings schema).
+    /// Whether a setting's value may be secret. Only a setting declared directly under
+    /// `properties`, without `writeOnly: true` and without `$ref`, `allOf`, `anyOf` or
+    /// `oneOf` (where a `writeOnly` could hide), counts as public.
     pub fn is_secret(&self, key: &str) -> bool {
-        self.settings_schema
+        let Some(property) = self
+            .settings_schema
             .pointer(&format!("/properties/{}", escape_pointer(key)))
-            .and_then(|property| property.get("writeOnly"))
-            .and_then(Value::as_bool)
-            .unwrap_or(false)
+        else {
+            return true;
+        };
+        match property.get("writeOnly").and_then(Value::as_bool) {
+            Some(write_only) => write_only,
+            None => ["$ref", "allOf", "anyOf", "oneOf"]
+                .iter()
+                .any(|keyword| property.get(*keyword).is_some()),
+        }
     }
 
     /// Checks an instance's settings against the settings schema. Problems name the setting;
@@ -223,8 +232,9 @@ impl CheckedManifest {
                 let at = error.instance_path().as_str().to_string();
                 let key = pointer_to_key(&at);
                 if at.is_empty() {
-                    // About the whole object: missing or unexpected keys, never values.
-                    error.to_string()
+                    // About the whole object: say which rule, never the object (it holds the
+                    // secrets).
+                    root_settings_problem(&error)
                 } else if self.is_secret(&key) {
                     format!(
                         "setting `{key}` is not valid (secret: value not shown; see the plugin's settings schema)"
@@ -241,6 +251,29 @@ impl CheckedManifest {
                 source_name: format!("plugin {} settings", self.manifest.name),
                 problems,
             })
+        }
+    }
+}
+
+/// A problem with the settings as a whole, without their values.
+fn root_settings_problem(error: &jsonschema::ValidationError<'_>) -> String {
+    use jsonschema::error::ValidationErrorKind;
+    match error.kind() {
+        ValidationErrorKind::Required { property } => {
+            format!("missing required setting {property}")
+        }
+        ValidationErrorKind::AdditionalProperties { unexpected } => {
+            format!("unknown setting(s): {}", unexpected.join(", "))
+        }
+        _ => {
+            let rule = error
+                .schema_path()
+                .as_str()
+                .rsplit('/')
+                .next()
+                .unwrap_or_default()
+                .to_string();
+            format!("the settings do not satisfy the settings schema's `{rule}` rule")
         }
     }
 }
@@ -407,5 +440,25 @@ mod tests {
         assert!(text.contains("colour"), "{text}");
         let missing = checked.check_settings(&settings(&[])).unwrap_err();
         assert!(missing.to_string().contains("token"), "{missing}");
+    }
+
+    #[test]
+    fn secrets_stay_hidden_behind_refs_and_whole_object_rules() {
+        let schema = r##"{"type": "object", "minProperties": 2,
+            "$defs": {"secret": {"type": "string", "writeOnly": true, "minLength": 8}},
+            "properties": {"token": {"$ref": "#/$defs/secret"},
+                           "region": {"type": "string", "writeOnly": false, "enum": ["us", "eu"]}}}"##;
+        let checked =
+            CheckedManifest::parse("m", &manifest_text("").replace(SCHEMA, schema)).unwrap();
+        assert!(checked.is_secret("token"), "writeOnly behind a $ref");
+        assert!(checked.is_secret("undeclared"));
+        assert!(!checked.is_secret("region"));
+        let settings: BTreeMap<String, String> =
+            [("token".to_string(), "hunter2".to_string())].into();
+        let text = checked.check_settings(&settings).unwrap_err().to_string();
+        assert!(!text.contains("hunter2"), "secret leaked: {text}");
+        assert!(text.contains("minProperties"), "{text}");
+        let config = crate::plugin::InstanceConfig::with_settings([("token", "hunter2")]);
+        assert!(!format!("{config:?}").contains("hunter2"));
     }
 }

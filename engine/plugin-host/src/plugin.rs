@@ -12,13 +12,22 @@ use crate::host::PluginHost;
 use crate::manifest::{CheckedManifest, PluginKind};
 use crate::state::{Grants, HostState};
 
-/// How the operator configures one instance of a plugin.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// How the operator configures one instance of a plugin. Its `Debug` shows setting names only.
+#[derive(Clone, Default, PartialEq, Eq)]
 pub struct InstanceConfig {
     /// Settings the plugin reads with `config-get`; checked against the manifest's schema.
     pub settings: BTreeMap<String, String>,
     /// Hosts the operator allows this instance to reach (intersected with the manifest's).
     pub allow_hosts: Vec<String>,
+}
+
+impl std::fmt::Debug for InstanceConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("InstanceConfig")
+            .field("settings", &self.settings.keys().collect::<Vec<_>>())
+            .field("allow_hosts", &self.allow_hosts)
+            .finish()
+    }
 }
 
 impl InstanceConfig {

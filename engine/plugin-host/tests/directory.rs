@@ -119,6 +119,19 @@ fn plugins_load_reload_survive_breakage_and_unload() {
         "{reasons:?}"
     );
 
+    // A component that is a symlink (here to a device that never ends) is refused, not read.
+    let linked = install(&root, "linked", "linked-sms", "");
+    std::fs::remove_file(linked.join("provider_mock.wasm")).expect("remove");
+    std::os::unix::fs::symlink("/dev/zero", linked.join("provider_mock.wasm")).expect("symlink");
+    let report = directory.scan();
+    assert!(
+        report
+            .failed
+            .iter()
+            .any(|(dir, why)| dir == &linked && why.contains("not a regular file")),
+        "{report:?}"
+    );
+
     std::fs::remove_dir_all(&dir).expect("remove");
     let report = directory.scan();
     assert_eq!(report.removed, vec!["acme-sms".to_string()]);
