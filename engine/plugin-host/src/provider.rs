@@ -23,6 +23,8 @@ use crate::state::LogLine;
 const MAX_PROVIDER_ID: usize = 256;
 /// Longest retry-after a plugin can ask for (an hour): a wild value would park the sender.
 const MAX_RETRY_AFTER_MS: u64 = 3_600_000;
+/// Most idle instances one provider keeps between calls.
+const MAX_IDLE_INSTANCES: usize = 8;
 /// Most events one webhook request may produce.
 const MAX_WEBHOOK_EVENTS: usize = 1_000;
 
@@ -63,9 +65,11 @@ impl ProviderPlugin {
             name: Arc::from(manifest.name.as_str()),
             version: manifest.version.clone(),
         };
-        let max_idle = usize::try_from(host.limits().max_instances / 4)
+        // Idle instances a plugin may keep: enough for the runtime's concurrent sends, few
+        // enough that busy plugins cannot hold every slot of the shared pool.
+        let max_idle = usize::try_from(host.limits().max_instances / 16)
             .unwrap_or(1)
-            .max(1);
+            .clamp(1, MAX_IDLE_INSTANCES);
         let instances = Instances::new(
             identity,
             host.clone(),
