@@ -285,11 +285,18 @@ impl Provider for ProviderPlugin {
                 guest.call_lookup(store, &key, None)
             })
             .ok()?;
-        Some(match answer {
-            Some(found) => Lookup::Found {
+        match answer {
+            // An id the contract does not allow: the plugin cannot be trusted to tell.
+            Some(found)
+                if found.provider_message_id.trim().is_empty()
+                    || found.provider_message_id.len() > MAX_PROVIDER_ID =>
+            {
+                None
+            }
+            Some(found) => Some(Lookup::Found {
                 provider_id: found.provider_message_id,
-            },
-            None => Lookup::NotFound,
-        })
+            }),
+            None => Some(Lookup::NotFound),
+        }
     }
 }
