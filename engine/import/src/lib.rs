@@ -1,0 +1,37 @@
+//! Recipient import, the pure core: rows as importer plugins produce them in, recipients and
+//! an error log out. No I/O besides the writers it is handed; one row at a time, so memory
+//! stays flat whatever the file size (only the numbers seen, for duplicates, are kept).
+//!
+//! ```text
+//! header row ──► HeaderMapping ─┐
+//! (line, [(column, value)]) ────┴─► RowNormaliser ──► Ok(Recipient) | Err([Rejection])
+//!                                   (phone, timezone, Deduper)          └─► ImportSummary,
+//!                                                                           CSV/JSON error log
+//! ```
+//!
+//! # Layout
+//! - [`headers`]: which column is the phone, name, last name, company, timezone; snake_case
+//!   keys for the others; overrides, clashes, the no-phone-column error.
+//! - [`phone`]: E.164 normalisation with a default region, number type, rejection reasons.
+//! - `classify` (private): the region and type of a valid number, with `phonenumber`'s rules
+//!   and metadata but regexes compiled once per calling code.
+//! - [`timezone`]: the row's IANA zone, else the region's single zone, else the list default.
+//! - [`dedupe`]: first occurrence wins; can be seeded with other lists' numbers.
+//! - [`row`]: [`RowNormaliser`] turning one row into a [`Recipient`] or [`Rejection`]s.
+//! - [`report`]: the error log (CSV, JSON) and the [`ImportSummary`].
+#![deny(missing_docs)]
+
+mod classify;
+pub mod dedupe;
+pub mod headers;
+pub mod phone;
+pub mod report;
+pub mod row;
+pub mod timezone;
+
+pub use dedupe::Deduper;
+pub use headers::{HeaderError, HeaderMapping, HeaderOverrides, Role};
+pub use phone::{NormalisedPhone, NumberType, PhoneRejection, Region, normalise, warm_up};
+pub use report::{CsvErrorLog, ImportSummary, JsonErrorLog};
+pub use row::{ListSettings, Reason, Recipient, Rejection, RowNormaliser};
+pub use timezone::TimezonePolicy;

@@ -1,0 +1,269 @@
+//! What an import tells the operator: the error log (each rejected cell with row, column,
+//! value, a stable reason code and a message), streamed as CSV or JSON, and a summary.
+//!
+//! Writers stream: an entry is written when its row is rejected, nothing is kept.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+
+use serde::Serialize;
+
+use crate::row::{Reason, Recipient, Rejection};
+
+/// Why the error log could not be written.
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    /// Writing the CSV log failed.
+    #[error("writing the CSV error log: {0}")]
+    Csv(#[from] csv::Error),
+    /// Writing the JSON log failed.
+    #[error("writing the JSON error log: {0}")]
+    Json(#[from] serde_json::Error),
+    /// The destination failed.
+    #[error("writing the error log: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// One line of the error log, as written to CSV and JSON.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ErrorLogEntry<'a> {
+    /// The rejected row.
+    pub line: u64,
+    /// The column at fault (empty for a whole row).
+    pub column: &'a str,
+    /// The value at fault.
+    pub value: &'a str,
+    /// Stable reason code, e.g. `phone_too_short`.
+    pub code: &'static str,
+    /// The reason for a person.
+    pub message: String,
+    /// For a duplicate: the row of the first occurrence.
+    pub first_line: Option<u64>,
+    /// For a duplicate of a number on another list: that list.
+    pub first_list: Option<&'a str>,
+}
+
+impl<'a> From<&'a Rejection> for ErrorLogEntry<'a> {
+    fn from(rejection: &'a Rejection) -> Self {
+        let first = match &rejection.reason {
+            Reason::Duplicate(first) => Some(first),
+            _ => None,
+        };
+        Self {
+            line: rejection.line,
+            column: rejection.column.as_deref().unwrap_or(""),
+            value: &rejection.value,
+            code: rejection.reason.code(),
+            message: rejection.reason.to_string(),
+            first_line: first.map(|first| first.line),
+            first_list: first.and_then(|first| first.list.as_deref()),
+        }
+    }
+}
+
+/// The error log as CSV, with a header row: `line,column,value,code,message,first_line,first_list`.
+#[derive(Debug)]
+pub struct CsvErrorLog<W: Write> {
+    writer: csv::Writer<W>,
+}
+
+impl<W: Write> CsvErrorLog<W> {
+    /// Writes to `destination`.
+    pub fn new(destination: W) -> Self {
+        Self {
+            writer: csv::Writer::from_writer(destination),
+        }
+    }
+
+    /// Appends the rejections of one row.
+    pub fn write(&mut self, rejections: &[Rejection]) -> Result<(), ReportError> {
+        for rejection in rejections {
+            self.writer.serialize(ErrorLogEntry::from(rejection))?;
+        }
+        Ok(())
+    }
+
+    /// Flushes and returns the destination.
+    pub fn finish(self) -> Result<W, ReportError> {
+        self.writer
+            .into_inner()
+            .map_err(|error| ReportError::Io(error.into_error()))
+    }
+}
+
+/// The error log as one JSON array of entries, written incrementally.
+#[derive(Debug)]
+pub struct JsonErrorLog<W: Write> {
+    destination: W,
+    /// Whether an entry has been written (the next one needs a comma).
+    written: bool,
+}
+
+impl<W: Write> JsonErrorLog<W> {
+    /// Writes to `destination`.
+    pub fn new(mut destination: W) -> Result<Self, ReportError> {
+        destination.write_all(b"[")?;
+        Ok(Self {
+            destination,
+            written: false,
+        })
+    }
+
+    /// Appends the rejections of one row.
+    pub fn write(&mut self, rejections: &[Rejection]) -> Result<(), ReportError> {
+        for rejection in rejections {
+            self.destination
+                .write_all(if self.written { b",\n  " } else { b"\n  " })?;
+            serde_json::to_writer(&mut self.destination, &ErrorLogEntry::from(rejection))?;
+            self.written = true;
+        }
+        Ok(())
+    }
+
+    /// Closes the array, flushes and returns the destination.
+    pub fn finish(mut self) -> Result<W, ReportError> {
+        self.destination
+            .write_all(if self.written { b"\n]\n" } else { b"]\n" })?;
+        self.destination.flush()?;
+        Ok(self.destination)
+    }
+}
+
+/// Counts for the end of an import. `rows_read = imported + rejected + duplicates`: a
+/// duplicate is counted apart from the rejected rows (it is also in the error log, code
+/// `duplicate`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ImportSummary {
+    /// Rows the importer produced (including unreadable ones).
+    pub rows_read: u64,
+    /// Recipients imported.
+    pub imported: u64,
+    /// Of those, landlines (imported, flagged).
+    pub landlines: u64,
+    /// Rows rejected for a reason other than being a duplicate.
+    pub rejected: u64,
+    /// Rejected cells by reason code (a row can have several).
+    pub rejected_by_reason: BTreeMap<&'static str, u64>,
+    /// Rows dropped as duplicates of an earlier row or a known list.
+    pub duplicates: u64,
+}
+
+impl ImportSummary {
+    /// Counts the outcome of one row.
+    pub fn record(&mut self, outcome: &Result<Recipient, Vec<Rejection>>) {
+        match outcome {
+            Ok(recipient) => self.record_imported(recipient),
+            Err(rejections) => self.record_rejected(rejections),
+        }
+    }
+
+    /// Counts an imported row.
+    pub fn record_imported(&mut self, recipient: &Recipient) {
+        self.rows_read += 1;
+        self.imported += 1;
+        if recipient.is_landline() {
+            self.landlines += 1;
+        }
+    }
+
+    /// Counts a rejected row (its rejections, as returned by the normaliser).
+    pub fn record_rejected(&mut self, rejections: &[Rejection]) {
+        self.rows_read += 1;
+        if rejections
+            .iter()
+            .any(|r| matches!(r.reason, Reason::Duplicate(_)))
+        {
+            self.duplicates += 1;
+        } else {
+            self.rejected += 1;
+            for rejection in rejections {
+                *self
+                    .rejected_by_reason
+                    .entry(rejection.reason.code())
+                    .or_default() += 1;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dedupe::FirstSeen;
+    use crate::phone::PhoneRejection;
+
+    fn rejections() -> Vec<Rejection> {
+        vec![
+            Rejection {
+                line: 3,
+                column: Some("Phone".into()),
+                value: "555-1234".into(),
+                reason: Reason::Phone(PhoneRejection::TooShort),
+            },
+            Rejection {
+                line: 7,
+                column: Some("Phone".into()),
+                value: "416 555 1234".into(),
+                reason: Reason::Duplicate(FirstSeen {
+                    list: None,
+                    line: 2,
+                }),
+            },
+            Rejection::unreadable(9, "unterminated quote"),
+        ]
+    }
+
+    #[test]
+    fn the_csv_log_has_one_line_per_rejection() {
+        let mut log = CsvErrorLog::new(Vec::new());
+        log.write(&rejections()).expect("write");
+        let csv = String::from_utf8(log.finish().expect("finish")).expect("utf-8");
+        assert_eq!(
+            csv,
+            "line,column,value,code,message,first_line,first_list\n\
+             3,Phone,555-1234,phone_too_short,phone number is too short,,\n\
+             7,Phone,416 555 1234,duplicate,duplicate number: first seen on row 2,2,\n\
+             9,,,row_unreadable,unreadable row: unterminated quote,,\n"
+        );
+    }
+
+    #[test]
+    fn the_json_log_is_an_array_of_entries() {
+        let mut log = JsonErrorLog::new(Vec::new()).expect("start");
+        let all = rejections();
+        log.write(&all[..1]).expect("write");
+        log.write(&all[1..]).expect("write");
+        let json = String::from_utf8(log.finish().expect("finish")).expect("utf-8");
+        let parsed: serde_json::Value = serde_json::from_str(&json).expect("valid JSON");
+        assert_eq!(
+            parsed[1],
+            serde_json::json!({
+                "line": 7, "column": "Phone", "value": "416 555 1234", "code": "duplicate",
+                "message": "duplicate number: first seen on row 2",
+                "first_line": 2, "first_list": null
+            })
+        );
+        assert_eq!(parsed.as_array().map(Vec::len), Some(3));
+
+        let empty = JsonErrorLog::new(Vec::new())
+            .and_then(JsonErrorLog::finish)
+            .expect("empty");
+        assert_eq!(empty, b"[]\n");
+    }
+
+    #[test]
+    fn the_summary_counts_rows_reasons_and_duplicates() {
+        let mut summary = ImportSummary::default();
+        let all = rejections();
+        summary.record_rejected(&all[..1]);
+        summary.record_rejected(&all[1..2]);
+        summary.record_rejected(&all[2..]);
+        assert_eq!(summary.rows_read, 3);
+        assert_eq!(summary.rejected, 2);
+        assert_eq!(summary.duplicates, 1);
+        assert_eq!(
+            serde_json::to_value(&summary).expect("json")["rejected_by_reason"],
+            serde_json::json!({"phone_too_short": 1, "row_unreadable": 1})
+        );
+    }
+}
