@@ -16,6 +16,20 @@ use regex::{Regex, RegexBuilder};
 
 use crate::phone::NumberType;
 
+/// Every kind of number the metadata describes (besides the general descriptor).
+pub(crate) const NUMBER_KINDS: [Type; 10] = [
+    Type::FixedLine,
+    Type::Mobile,
+    Type::TollFree,
+    Type::PremiumRate,
+    Type::SharedCost,
+    Type::PersonalNumber,
+    Type::Voip,
+    Type::Pager,
+    Type::Uan,
+    Type::Voicemail,
+];
+
 /// Country calling codes are at most three digits.
 const CODES: usize = 1000;
 
@@ -192,18 +206,7 @@ mod tests {
     /// more, one less), which exercises the invalid side too.
     #[test]
     fn agrees_with_phonenumber_on_every_region_example() {
-        let kinds = [
-            Type::FixedLine,
-            Type::Mobile,
-            Type::TollFree,
-            Type::PremiumRate,
-            Type::SharedCost,
-            Type::PersonalNumber,
-            Type::Voip,
-            Type::Pager,
-            Type::Uan,
-            Type::Voicemail,
-        ];
+        let kinds = NUMBER_KINDS;
         let mut checked = 0;
         for code in 1..CODES as u16 {
             for meta in DATABASE.by_code(&code).unwrap_or_default() {

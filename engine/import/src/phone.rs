@@ -338,18 +338,7 @@ fn invalid(number: &PhoneNumber, region_code: &str) -> PhoneRejection {
     // The general descriptor's lengths are often empty in this metadata: gather them from
     // every kind of number.
     let descriptors = meta.descriptors();
-    let kinds = [
-        Type::FixedLine,
-        Type::Mobile,
-        Type::TollFree,
-        Type::PremiumRate,
-        Type::SharedCost,
-        Type::PersonalNumber,
-        Type::Voip,
-        Type::Pager,
-        Type::Uan,
-        Type::Voicemail,
-    ];
+    let kinds = crate::classify::NUMBER_KINDS;
     let all = std::iter::once(descriptors.general())
         .chain(kinds.into_iter().filter_map(|kind| descriptors.get(kind)));
     let (mut shortest, mut longest, mut local_only) = (u16::MAX, 0, false);
