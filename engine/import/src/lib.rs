@@ -17,12 +17,14 @@
 //!   and metadata but regexes compiled once per calling code.
 //! - [`timezone`]: the row's IANA zone, else the region's single zone, else the list default.
 //! - [`dedupe`]: first occurrence wins; can be seeded with other lists' numbers.
+//! - [`encoding`]: UTF-8 checked as the file streams; Latin-1 and UTF-16 refused, saying where.
 //! - [`row`]: [`RowNormaliser`] turning one row into a [`Recipient`] or [`Rejection`]s.
 //! - [`report`]: the error log (CSV, JSON) and the [`ImportSummary`].
 #![deny(missing_docs)]
 
 mod classify;
 pub mod dedupe;
+pub mod encoding;
 pub mod headers;
 pub mod phone;
 pub mod report;
@@ -30,6 +32,7 @@ pub mod row;
 pub mod timezone;
 
 pub use dedupe::Deduper;
+pub use encoding::{EncodingError, Utf8Reader};
 pub use headers::{HeaderError, HeaderMapping, HeaderOverrides, Role};
 pub use phone::{NormalisedPhone, NumberType, PhoneRejection, Region, normalise, warm_up};
 pub use report::{CsvErrorLog, ImportSummary, JsonErrorLog};
