@@ -12,6 +12,7 @@
 //! # Layout
 //! - [`headers`]: which column is the phone, name, last name, company, timezone; snake_case
 //!   keys for the others; overrides, clashes, the no-phone-column error.
+//! - [`limits`]: file size, rows and columns of one list import.
 //! - [`phone`]: E.164 normalisation with a default region, number type, rejection reasons.
 //! - `classify` (private): the region and type of a valid number, with `phonenumber`'s rules
 //!   and metadata but regexes compiled once per calling code.
@@ -26,6 +27,7 @@ mod classify;
 pub mod dedupe;
 pub mod encoding;
 pub mod headers;
+pub mod limits;
 pub mod phone;
 pub mod report;
 pub mod row;
@@ -34,6 +36,7 @@ pub mod timezone;
 pub use dedupe::Deduper;
 pub use encoding::{EncodingError, Utf8Reader};
 pub use headers::{HeaderError, HeaderMapping, HeaderOverrides, Role};
+pub use limits::{ImportLimits, LimitError};
 pub use phone::{NormalisedPhone, NumberType, PhoneRejection, Region, normalise, warm_up};
 pub use report::{CsvErrorLog, ImportSummary, JsonErrorLog};
 pub use row::{ListSettings, Reason, Recipient, Rejection, RowNormaliser};
