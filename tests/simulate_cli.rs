@@ -7,11 +7,22 @@ use support::switchboard;
 
 const RECIPIENTS: &str = "tests/fixtures/simulate/recipients.csv";
 
+/// Runs `switchboard simulate ARGS`, expects success, and returns its standard output.
+fn simulate(args: &[&str]) -> String {
+    let output = switchboard(&[&["simulate"], args].concat());
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).expect("utf-8")
+}
+
 #[test]
 fn plans_each_message_in_the_recipients_local_window() {
     // Monday 2026-12-07 15:00 UTC.
-    let output = switchboard(&[
-        "simulate",
+    let plans = simulate(&[
         "workflows/proactive-outreach.yaml",
         "--recipients",
         RECIPIENTS,
@@ -20,13 +31,7 @@ fn plans_each_message_in_the_recipients_local_window() {
         "--format",
         "json",
     ]);
-    assert_eq!(
-        output.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let plans: serde_json::Value = serde_json::from_slice(&output.stdout).expect("json");
+    let plans: serde_json::Value = serde_json::from_str(&plans).expect("json");
     let plans = plans.as_array().expect("array");
     assert_eq!(plans.len(), 4);
     for plan in plans {
@@ -62,21 +67,13 @@ fn plans_each_message_in_the_recipients_local_window() {
 
 #[test]
 fn shows_why_a_recipient_gets_nothing() {
-    let output = switchboard(&[
-        "simulate",
+    let text = simulate(&[
         "workflows/spring-promo.yaml",
         "--recipients",
         RECIPIENTS,
         "--from",
         "2026-12-07T15:00:00Z",
     ]);
-    assert_eq!(
-        output.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let text = String::from_utf8(output.stdout).expect("utf-8");
     assert!(text.contains("row 4 +9779801234567 (Asia/Kathmandu): skipped — filtered: filtered out by `recipient.company != \"\"`"), "{text}");
     assert!(
         text.contains("Hi John Doe, we have a special offer for Acme Corp!"),
@@ -90,8 +87,7 @@ fn shows_why_a_recipient_gets_nothing() {
 
 #[test]
 fn scripted_replies_resume_waiting_recipients() {
-    let output = switchboard(&[
-        "simulate",
+    let text = simulate(&[
         "workflows/ab-test-offer.yaml",
         "--recipients",
         RECIPIENTS,
@@ -102,13 +98,6 @@ fn scripted_replies_resume_waiting_recipients() {
         "--format",
         "csv",
     ]);
-    assert_eq!(
-        output.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let text = String::from_utf8(output.stdout).expect("utf-8");
     let confirmations: Vec<&str> = text
         .lines()
         .filter(|l| l.contains("is on your account"))

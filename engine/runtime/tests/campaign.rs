@@ -40,16 +40,19 @@ impl Harness {
     }
 
     fn with_provider(start: DateTime<Utc>, provider: ScriptedProvider) -> Self {
+        Self::with_config(start, provider, RuntimeConfig::default())
+    }
+
+    fn with_config(
+        start: DateTime<Utc>,
+        provider: ScriptedProvider,
+        config: RuntimeConfig,
+    ) -> Self {
         let clock = ManualClock::new(start);
         let provider = Arc::new(provider);
         let store = Store::temporary().expect("store");
-        let runtime = Runtime::open(
-            store,
-            Arc::new(clock.clone()),
-            provider.clone(),
-            RuntimeConfig::default(),
-        )
-        .expect("runtime");
+        let runtime = Runtime::open(store, Arc::new(clock.clone()), provider.clone(), config)
+            .expect("runtime");
         Self {
             runtime,
             clock,
@@ -712,8 +715,6 @@ fn sends_from_different_numbers_go_out_concurrently() {
 #[test]
 fn provider_account_limits_apply_across_senders() {
     let start = utc(2026, 12, 7, 15, 0);
-    let clock = ManualClock::new(start);
-    let provider = Arc::new(ScriptedProvider::new());
     let mut config = RuntimeConfig::default();
     config.account_limits.insert(
         "mock".into(),
@@ -723,30 +724,14 @@ fn provider_account_limits_apply_across_senders() {
             per_day: None,
         },
     );
-    let mut runtime = Runtime::open(
-        Store::temporary().expect("store"),
-        Arc::new(clock.clone()),
-        provider.clone(),
-        config,
-    )
-    .expect("runtime");
+    let mut h = Harness::with_config(start, ScriptedProvider::new(), config);
     let workflow = "kind: campaign\nid: t\nprovider: mock\nsender: { pool: [\"+14165550100\", \"+14165550101\"], strategy: round_robin }\nconsent: { acknowledged: true }\nquiet_hours: { override: true, reason: test }\nsteps:\n  - send: hello\n";
     let recipients: Recipients = (0..6)
         .map(|i| (format!("+1416555{i:04}"), BTreeMap::new()))
         .collect();
-    let id = runtime
-        .create_campaign("account", workflow, recipients)
-        .expect("create");
-    runtime.start(id).expect("start");
-    let c = clock.clone();
-    runtime
-        .run_until(start + chrono::TimeDelta::hours(1), |at| c.set(at))
-        .expect("run");
-    let mut times: Vec<_> = runtime
-        .store()
-        .messages(id)
-        .map(|m| m.expect("message").created_at)
-        .collect();
+    let id = h.launch("account", workflow, recipients);
+    h.run_until(start + chrono::TimeDelta::hours(1));
+    let mut times: Vec<_> = h.messages(id).into_iter().map(|m| m.created_at).collect();
     times.sort();
     assert_eq!(times.len(), 6);
     assert_eq!(
