@@ -151,15 +151,17 @@ fn case(
         .collect();
     let horizon = start + TimeDelta::days(10);
     let advance = |at: DateTime<Utc>| clock.set(at);
-    let id = {
-        let store = Store::open(&dir).expect("store");
-        let mut runtime = Runtime::open(
+    let open = |store: Store| {
+        Runtime::open(
             store,
             Arc::new(clock.clone()),
             provider.clone(),
             RuntimeConfig::default(),
         )
-        .expect("runtime");
+        .expect("runtime")
+    };
+    let id = {
+        let mut runtime = open(Store::open(&dir).expect("store"));
         let id = runtime
             .create_campaign("prop", &source, recipients.clone())
             .expect("create");
@@ -171,14 +173,8 @@ fn case(
         id
     };
     // Reopen from the same directory and finish.
-    let store = Store::open_waiting(&dir, std::time::Duration::from_secs(5)).expect("reopen");
-    let mut runtime = Runtime::open(
-        store,
-        Arc::new(clock.clone()),
-        provider.clone(),
-        RuntimeConfig::default(),
-    )
-    .expect("runtime");
+    let mut runtime =
+        open(Store::open_waiting(&dir, std::time::Duration::from_secs(5)).expect("reopen"));
     runtime.run_until(horizon, advance).expect("run");
 
     let accepted = provider
