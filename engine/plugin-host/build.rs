@@ -75,11 +75,6 @@ fn main() {
             path.display().to_string()
         ));
     }
-    let all: Vec<&str> = BUNDLED.iter().map(|(constant, _, _)| *constant).collect();
-    embedded.push_str(&format!(
-        "/// Every bundled plugin.\npub const ALL: &[Bundled] = &[{}];\n",
-        all.join(", ")
-    ));
     let out =
         PathBuf::from(std::env::var("OUT_DIR").unwrap_or_else(|_| ".".into())).join("bundled.rs");
     if let Err(error) = std::fs::write(&out, embedded) {

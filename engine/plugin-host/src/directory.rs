@@ -5,7 +5,6 @@
 //! not loaded half-written.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock, mpsc};
 use std::time::Duration;
@@ -30,7 +29,18 @@ pub struct LoadedPlugin {
     pub dir: PathBuf,
     /// The compiled plugin.
     pub compiled: CompiledPlugin,
-    fingerprint: u64,
+    /// The manifest as read, and the component's size and modification time: when both are
+    /// the same at the next scan, the plugin is not read or compiled again.
+    manifest_text: Vec<u8>,
+    component_stamp: Stamp,
+}
+
+/// A file's size and modification time.
+type Stamp = (u64, Option<std::time::SystemTime>);
+
+fn stamp(path: &Path) -> Option<Stamp> {
+    let metadata = std::fs::symlink_metadata(path).ok()?;
+    Some((metadata.len(), metadata.modified().ok()))
 }
 
 /// What a scan changed.
@@ -67,6 +77,8 @@ pub struct PluginDirectory {
     loaded: RwLock<BTreeMap<PathBuf, Arc<LoadedPlugin>>>,
     /// Current problems by directory.
     problems: RwLock<BTreeMap<PathBuf, String>>,
+    /// Scans done so far.
+    scans: std::sync::atomic::AtomicU64,
 }
 
 impl PluginDirectory {
@@ -82,14 +94,10 @@ impl PluginDirectory {
             reserved: reserved.into_iter().collect(),
             loaded: RwLock::new(BTreeMap::new()),
             problems: RwLock::new(BTreeMap::new()),
+            scans: std::sync::atomic::AtomicU64::new(0),
         };
         let report = directory.scan();
         (directory, report)
-    }
-
-    /// The directory.
-    pub fn root(&self) -> &Path {
-        &self.root
     }
 
     /// The plugin named `name`, if one is loaded.
@@ -100,19 +108,6 @@ impl PluginDirectory {
                 .find(|plugin| plugin.compiled.manifest().manifest().name == name)
                 .cloned()
         })
-    }
-
-    /// Names of the loaded plugins.
-    pub fn names(&self) -> Vec<String> {
-        self.loaded.read().map_or_else(
-            |_| Vec::new(),
-            |loaded| {
-                loaded
-                    .values()
-                    .map(|p| p.compiled.manifest().manifest().name.clone())
-                    .collect()
-            },
-        )
     }
 
     /// Directories that currently fail to load, and why.
@@ -128,8 +123,15 @@ impl PluginDirectory {
         )
     }
 
+    /// How many scans have run (the first one included).
+    pub fn scan_count(&self) -> u64 {
+        self.scans.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     /// Looks at every sub-directory and loads what changed.
     pub fn scan(&self) -> ScanReport {
+        self.scans
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let mut report = ScanReport::default();
         let mut present = BTreeSet::new();
         let mut dirs: Vec<PathBuf> = match std::fs::read_dir(&self.root) {
@@ -198,7 +200,7 @@ impl PluginDirectory {
             }
         }
         if let Ok(mut problems) = self.problems.write() {
-            problems.retain(|dir, _| present.contains(dir) || dir == &self.root);
+            problems.retain(|dir, _| present.contains(dir));
         }
         report
     }
@@ -211,17 +213,21 @@ impl PluginDirectory {
     ) -> Result<Option<LoadedPlugin>, String> {
         let manifest_path = dir.join("plugin.toml");
         let manifest_text = read_regular_file(&manifest_path, MAX_MANIFEST_BYTES)?;
+        if let Some(previous) = previous
+            && previous.manifest_text == manifest_text
+            && stamp(&dir.join(&previous.compiled.manifest().manifest().component))
+                == Some(previous.component_stamp)
+        {
+            return Ok(None);
+        }
         let manifest = CheckedManifest::parse(
             &manifest_path.display().to_string(),
             &String::from_utf8_lossy(&manifest_text),
         )
         .map_err(|e| e.to_string())?;
         let component_path = dir.join(&manifest.manifest().component);
+        let component_stamp = stamp(&component_path).unwrap_or_default();
         let wasm = read_regular_file(&component_path, MAX_COMPONENT_BYTES)?;
-        let fingerprint = fingerprint(&manifest_text, &wasm);
-        if previous.is_some_and(|p| p.fingerprint == fingerprint) {
-            return Ok(None);
-        }
         let name = &manifest.manifest().name;
         if self.reserved.contains(name) {
             return Err(format!(
@@ -249,7 +255,8 @@ impl PluginDirectory {
         Ok(Some(LoadedPlugin {
             dir: dir.to_path_buf(),
             compiled,
-            fingerprint,
+            manifest_text,
+            component_stamp,
         }))
     }
 
@@ -261,10 +268,15 @@ impl PluginDirectory {
     ) -> Result<DirectoryWatcher, String> {
         use notify::Watcher as _;
         let (events, received) = mpsc::channel();
-        let mut watcher = notify::recommended_watcher(move |event| {
-            let _ = events.send(event);
-        })
-        .map_err(|e| format!("watching {}: {e}", self.root.display()))?;
+        let mut watcher =
+            notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
+                // Reads are not changes, and the scan itself reads every file: passing them on
+                // would make each scan trigger the next.
+                if !matches!(&event, Ok(e) if matches!(e.kind, notify::EventKind::Access(_))) {
+                    let _ = events.send(event);
+                }
+            })
+            .map_err(|e| format!("watching {}: {e}", self.root.display()))?;
         watcher
             .watch(&self.root, notify::RecursiveMode::Recursive)
             .map_err(|e| format!("watching {}: {e}", self.root.display()))?;
@@ -326,11 +338,4 @@ fn read_regular_file(path: &Path, max: u64) -> Result<Vec<u8>, String> {
         ));
     }
     Ok(bytes)
-}
-
-fn fingerprint(manifest: &[u8], wasm: &[u8]) -> u64 {
-    let mut hasher = std::collections::hash_map::DefaultHasher::new();
-    manifest.hash(&mut hasher);
-    wasm.hash(&mut hasher);
-    hasher.finish()
 }

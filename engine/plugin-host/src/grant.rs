@@ -118,11 +118,6 @@ impl HttpGrant {
         })
     }
 
-    /// Nothing allowed.
-    pub fn none() -> Self {
-        Self::default()
-    }
-
     /// Whether the plugin may call out at all.
     pub fn is_empty(&self) -> bool {
         self.declared.is_empty() || self.granted.is_empty()

@@ -11,6 +11,7 @@ use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConf
 
 use crate::error::PluginError;
 use crate::http::{HttpClient, HttpLimits};
+use crate::state::{LogSink, stderr_log_sink};
 
 /// How often the epoch advances: the granularity of call deadlines.
 pub const EPOCH_TICK: Duration = Duration::from_millis(10);
@@ -44,15 +45,25 @@ impl Default for Limits {
 }
 
 /// The engine all plugins run on.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct PluginHost {
     engine: Engine,
     limits: Limits,
     http: HttpClient,
     clock: Arc<dyn Clock>,
+    log: LogSink,
     pooling: bool,
     /// Set when the last handle is dropped: the ticker thread then ends.
     _ticker: Arc<Ticker>,
+}
+
+impl std::fmt::Debug for PluginHost {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PluginHost")
+            .field("limits", &self.limits)
+            .field("pooling", &self.pooling)
+            .finish_non_exhaustive()
+    }
 }
 
 #[derive(Debug)]
@@ -103,6 +114,7 @@ impl PluginHost {
             limits,
             http,
             clock,
+            log: stderr_log_sink(),
             pooling,
             _ticker: Arc::new(Ticker(stopped)),
         })
@@ -121,6 +133,17 @@ impl PluginHost {
     /// The HTTP client plugins' `fetch` goes through.
     pub fn http(&self) -> &HttpClient {
         &self.http
+    }
+
+    /// Sends plugins' log lines to `sink` instead of standard error.
+    pub fn with_log_sink(mut self, sink: LogSink) -> Self {
+        self.log = sink;
+        self
+    }
+
+    /// Where plugins' log lines go.
+    pub fn log_sink(&self) -> &LogSink {
+        &self.log
     }
 
     /// The clock plugins read.

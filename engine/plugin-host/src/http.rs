@@ -101,11 +101,6 @@ impl HttpClient {
         })
     }
 
-    /// The limits applied to every request.
-    pub fn limits(&self) -> HttpLimits {
-        self.limits
-    }
-
     /// Performs `request` if `grant` allows it, answering by `deadline` at the latest.
     pub fn fetch(
         &self,

@@ -2,7 +2,6 @@
 //! the host's memory and the plugin's stay flat whatever the file's size.
 
 use std::io::Read;
-use std::sync::Arc;
 
 use wasmtime::Store;
 use wasmtime::component::ResourceAny;
@@ -11,7 +10,7 @@ use crate::bindings::v0_1_0::importer::exports::switchboard::plugin::importer::R
 use crate::bindings::v0_1_0::importer::{ImporterPlugin as Bindings, ImporterPluginPre};
 use crate::error::PluginError;
 use crate::host::PluginHost;
-use crate::instance::{Identity, Instances};
+use crate::instance::Instances;
 use crate::manifest::PluginKind;
 use crate::plugin::{CompiledPlugin, InstanceConfig};
 use crate::state::HostState;
@@ -60,19 +59,9 @@ impl ImporterPlugin {
         plugin: &CompiledPlugin,
         config: &InstanceConfig,
     ) -> Result<Self, PluginError> {
-        plugin.expect_kind(PluginKind::Importer)?;
-        let grants = plugin.grants(host, config)?;
-        let linker = plugin.linker(host)?;
-        let pre = linker
-            .instantiate_pre(plugin.component())
-            .map_err(|e| plugin.load_error(format!("{e:#}")))?;
+        let (grants, pre, identity) = plugin.prepare(host, config, PluginKind::Importer)?;
         let pre = ImporterPluginPre::new(pre)
             .map_err(|e| plugin.load_error(format!("not an importer plugin: {e:#}")))?;
-        let manifest = plugin.manifest().manifest();
-        let identity = Identity {
-            name: Arc::from(manifest.name.as_str()),
-            version: manifest.version.clone(),
-        };
         Ok(Self {
             instances: Instances::new(
                 identity,
@@ -91,13 +80,7 @@ impl ImporterPlugin {
 
     /// Starts parsing one file, with the import request's options (delimiter, ...).
     pub fn open(&self, options: &[(String, String)]) -> Result<ImportSession<'_>, PluginError> {
-        let mut store = self.instances.new_store();
-        let fail = |e| self.instances.failure("constructor", e);
-        self.instances.arm(&mut store).map_err(fail)?;
-        let bindings = self
-            .instances
-            .instantiate(&mut store)
-            .map_err(|e| self.instances.failure("constructor", e))?;
+        let (mut store, bindings) = self.instances.fresh("constructor")?;
         let parser = bindings
             .switchboard_plugin_importer()
             .parser()

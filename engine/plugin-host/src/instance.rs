@@ -13,7 +13,7 @@ use wasmtime::{Store, Trap};
 
 use crate::error::PluginError;
 use crate::host::PluginHost;
-use crate::state::{Grants, HostState, LogLine};
+use crate::state::{Grants, HostState};
 
 /// Calls one instance serves before it is replaced by a fresh one.
 const CALLS_PER_INSTANCE: u32 = 10_000;
@@ -67,17 +67,14 @@ impl<B> Instances<B> {
         &self.identity
     }
 
-    /// A new instance in `store` (armed by the caller).
-    pub(crate) fn instantiate(&self, store: &mut Store<HostState>) -> wasmtime::Result<B> {
-        (self.instantiate)(store)
-    }
-
-    /// Makes a fresh instance, under the limits, and drops it.
-    pub(crate) fn instantiate_once(&self) -> Result<(), PluginError> {
+    /// A new instance in its own store, instantiated under the limits (its start-up code runs
+    /// with the call's deadline and fuel); `call` names the export it is made for.
+    pub(crate) fn fresh(&self, call: &'static str) -> Result<(Store<HostState>, B), PluginError> {
         let mut store = self.new_store();
         self.arm(&mut store)
-            .and_then(|()| (self.instantiate)(&mut store).map(drop))
-            .map_err(|e| self.failure("instantiate", e))
+            .and_then(|()| (self.instantiate)(&mut store))
+            .map(|bindings| (store, bindings))
+            .map_err(|e| self.failure(call, e))
     }
 
     /// Instances waiting for a call.
@@ -86,7 +83,7 @@ impl<B> Instances<B> {
     }
 
     /// A store for an instance of this plugin, under the host's limits.
-    pub(crate) fn new_store(&self) -> Store<HostState> {
+    fn new_store(&self) -> Store<HostState> {
         let limits = self.host.limits();
         let mut store = Store::new(
             self.host.engine(),
@@ -103,24 +100,22 @@ impl<B> Instances<B> {
         store.set_fuel(limits.fuel_per_call)?;
         let state = store.data_mut();
         state.deadline = Instant::now() + Duration::from_millis(limits.call_deadline_ms);
-        state.logs.clear();
+        state.logged = 0;
         state.answered_requests = false;
         Ok(())
     }
 
-    /// Runs `body` on an instance under the limits; returns its result and the plugin's log.
+    /// Runs `body` on an instance under the limits.
     pub(crate) fn call<R>(
         &self,
         call: &'static str,
         body: impl FnOnce(&B, &mut Store<HostState>) -> wasmtime::Result<R>,
-    ) -> Result<(R, Vec<LogLine>), PluginError> {
+    ) -> Result<R, PluginError> {
         let reused = self.idle.lock().ok().and_then(|mut idle| idle.pop());
         let mut live = match reused {
             Some(live) => live,
             None => {
-                let mut store = self.new_store();
-                self.arm(&mut store).map_err(|e| self.failure(call, e))?;
-                let bindings = (self.instantiate)(&mut store).map_err(|e| self.failure(call, e))?;
+                let (store, bindings) = self.fresh(call)?;
                 Live {
                     store,
                     bindings,
@@ -139,7 +134,6 @@ impl<B> Instances<B> {
                 failure
             }
         })?;
-        let logs = std::mem::take(&mut live.store.data_mut().logs);
         live.calls += 1;
         if live.calls < CALLS_PER_INSTANCE
             && let Ok(mut idle) = self.idle.lock()
@@ -147,7 +141,7 @@ impl<B> Instances<B> {
         {
             idle.push(live);
         }
-        Ok((result, logs))
+        Ok(result)
     }
 
     /// The error for a failed call, naming the plugin, its version and the cause.

@@ -4,11 +4,12 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use wasmtime::component::{Component, HasSelf, Linker};
+use wasmtime::component::{Component, HasSelf, InstancePre, Linker};
 
 use crate::error::PluginError;
 use crate::grant::HttpGrant;
 use crate::host::PluginHost;
+use crate::instance::Identity;
 use crate::manifest::{CheckedManifest, PluginKind};
 use crate::state::{Grants, HostState};
 
@@ -89,18 +90,35 @@ impl CompiledPlugin {
         &self.manifest
     }
 
-    /// The compiled component.
-    pub(crate) fn component(&self) -> &Component {
-        &self.component
-    }
-
     /// `name version`, for errors.
     pub fn label(&self) -> String {
         label(&self.manifest)
     }
 
+    /// What configuring an instance of `kind` needs: the checked grants, the component
+    /// pre-linked against the host capabilities, and the plugin's identity.
+    pub(crate) fn prepare(
+        &self,
+        host: &PluginHost,
+        config: &InstanceConfig,
+        kind: PluginKind,
+    ) -> Result<(Arc<Grants>, InstancePre<HostState>, Identity), PluginError> {
+        self.expect_kind(kind)?;
+        let grants = self.grants(host, config)?;
+        let pre = self
+            .linker(host)?
+            .instantiate_pre(&self.component)
+            .map_err(|e| self.load_error(format!("{e:#}")))?;
+        let manifest = self.manifest.manifest();
+        let identity = Identity {
+            name: Arc::from(manifest.name.as_str()),
+            version: manifest.version.clone(),
+        };
+        Ok((grants, pre, identity))
+    }
+
     /// Fails unless the plugin is of `kind`.
-    pub(crate) fn expect_kind(&self, kind: PluginKind) -> Result<(), PluginError> {
+    fn expect_kind(&self, kind: PluginKind) -> Result<(), PluginError> {
         let declared = self.manifest.manifest().kind;
         if declared == kind {
             Ok(())
@@ -120,7 +138,7 @@ impl CompiledPlugin {
     }
 
     /// Checks `config` and turns it into what an instance is granted.
-    pub(crate) fn grants(
+    fn grants(
         &self,
         host: &PluginHost,
         config: &InstanceConfig,
@@ -134,11 +152,12 @@ impl CompiledPlugin {
             settings: config.settings.clone(),
             http: (!grant.is_empty()).then(|| (host.http().clone(), grant)),
             clock: host.clock().clone(),
+            log: host.log_sink().clone(),
         }))
     }
 
     /// A linker with the host capabilities and an empty WASI context.
-    pub(crate) fn linker(&self, host: &PluginHost) -> Result<Linker<HostState>, PluginError> {
+    fn linker(&self, host: &PluginHost) -> Result<Linker<HostState>, PluginError> {
         let mut linker: Linker<HostState> = Linker::new(host.engine());
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker)
             .map_err(|e| self.load_error(format!("{e:#}")))?;

@@ -14,15 +14,17 @@ pub use crate::bindings::v0_1_0::provider::switchboard::plugin::types::{
 use crate::bindings::v0_1_0::provider::{ProviderPlugin as Bindings, ProviderPluginPre};
 use crate::error::PluginError;
 use crate::host::PluginHost;
-use crate::instance::{Identity, Instances};
+use crate::instance::Instances;
 use crate::manifest::PluginKind;
 use crate::plugin::{CompiledPlugin, InstanceConfig};
-use crate::state::LogLine;
 
 /// Longest provider message id accepted from a plugin.
 const MAX_PROVIDER_ID: usize = 256;
-/// Longest retry-after a plugin can ask for (an hour): a wild value would park the sender.
-const MAX_RETRY_AFTER_MS: u64 = 3_600_000;
+
+/// Whether a provider message id from a plugin is one the contract allows.
+fn valid_provider_id(id: &str) -> bool {
+    !id.trim().is_empty() && id.len() <= MAX_PROVIDER_ID
+}
 /// Most idle instances one provider keeps between calls.
 const MAX_IDLE_INSTANCES: usize = 8;
 /// Most events one webhook request may produce.
@@ -52,19 +54,10 @@ impl ProviderPlugin {
         plugin: &CompiledPlugin,
         config: &InstanceConfig,
     ) -> Result<Self, PluginError> {
-        plugin.expect_kind(PluginKind::Provider)?;
-        let grants = plugin.grants(host, config)?;
-        let linker = plugin.linker(host)?;
-        let pre = linker
-            .instantiate_pre(plugin.component())
-            .map_err(|e| plugin.load_error(format!("{e:#}")))?;
+        let (grants, pre, identity) = plugin.prepare(host, config, PluginKind::Provider)?;
         let pre = ProviderPluginPre::new(pre)
             .map_err(|e| plugin.load_error(format!("not a provider plugin: {e:#}")))?;
         let manifest = plugin.manifest().manifest();
-        let identity = Identity {
-            name: Arc::from(manifest.name.as_str()),
-            version: manifest.version.clone(),
-        };
         // Idle instances a plugin may keep: enough for the runtime's concurrent sends, few
         // enough that busy plugins cannot hold every slot of the shared pool.
         let max_idle = usize::try_from(host.limits().max_instances / 16)
@@ -77,7 +70,7 @@ impl ProviderPlugin {
             Box::new(move |store| pre.instantiate(store)),
             max_idle,
         );
-        let (info, _) = instances.call("describe", |guest, store| {
+        let info = instances.call("describe", |guest, store| {
             guest.switchboard_plugin_provider().call_describe(store)
         })?;
         if info.name != manifest.name || info.version != manifest.version {
@@ -119,7 +112,7 @@ impl ProviderPlugin {
     /// Makes a fresh instance and drops it: what a first call, or a call after a failure, pays
     /// before running (benchmarks, health checks).
     pub fn instantiate_once(&self) -> Result<(), PluginError> {
-        self.instances.instantiate_once()
+        self.instances.fresh("instantiate").map(drop)
     }
 
     /// Instances kept alive between calls.
@@ -131,7 +124,7 @@ impl ProviderPlugin {
         &self,
         call: &'static str,
         body: impl FnOnce(&Guest, &mut wasmtime::Store<crate::state::HostState>) -> wasmtime::Result<R>,
-    ) -> Result<(R, Vec<LogLine>), PluginError> {
+    ) -> Result<R, PluginError> {
         self.instances.call(call, |bindings, store| {
             body(bindings.switchboard_plugin_provider(), store)
         })
@@ -140,17 +133,10 @@ impl ProviderPlugin {
     /// Sends one message; a plugin failure is an error of its own, distinct from the
     /// provider's answer.
     pub fn try_send(&self, message: &Outbound) -> Result<SendOutcome, PluginError> {
-        self.try_send_logged(message).map(|(outcome, _)| outcome)
-    }
-
-    /// As [`Self::try_send`], with what the plugin logged.
-    pub fn try_send_logged(
-        &self,
-        message: &Outbound,
-    ) -> Result<(SendOutcome, Vec<LogLine>), PluginError> {
+        let key = message.idempotency_key();
         let wire = Message {
-            id: message.idempotency_key(),
-            idempotency_key: message.idempotency_key(),
+            id: key.clone(),
+            idempotency_key: key,
             from: message.from.clone(),
             to: message.to.clone(),
             body: message.body.clone(),
@@ -158,11 +144,11 @@ impl ProviderPlugin {
             segments: message.segments,
             try_number: message.try_number.max(1),
         };
-        let (answer, logs) = self.call("send", |guest, store| guest.call_send(store, &wire))?;
+        let answer = self.call("send", |guest, store| guest.call_send(store, &wire))?;
         let outcome = match answer {
             Ok(receipt) => {
                 let id = receipt.provider_message_id;
-                if id.trim().is_empty() || id.len() > MAX_PROVIDER_ID {
+                if !valid_provider_id(&id) {
                     return Err(self.instances.garbage(
                         "send",
                         format!(
@@ -182,13 +168,12 @@ impl ProviderPlugin {
                 message: info.message,
             },
             Err(SendError::Throttled(throttled)) => SendOutcome::Throttled {
-                retry_after: std::time::Duration::from_millis(
-                    throttled.retry_after_ms.min(MAX_RETRY_AFTER_MS),
-                ),
+                // The runtime caps what a provider may ask for.
+                retry_after: std::time::Duration::from_millis(throttled.retry_after_ms),
                 code: throttled.info.code,
             },
         };
-        Ok((outcome, logs))
+        Ok(outcome)
     }
 
     /// Checks a webhook request's signature and turns it into events. The outer error is the
@@ -197,7 +182,7 @@ impl ProviderPlugin {
         &self,
         request: &WebhookRequest,
     ) -> Result<Result<Vec<Event>, WebhookError>, PluginError> {
-        let (answer, _) = self.call("parse-webhook", |guest, store| {
+        let answer = self.call("parse-webhook", |guest, store| {
             guest.call_parse_webhook(store, request)
         })?;
         if let Ok(events) = &answer
@@ -279,20 +264,14 @@ impl Provider for ProviderPlugin {
         if !self.info.capabilities.contains(Capabilities::LOOKUP) {
             return None;
         }
-        let key = idempotency_key.to_string();
-        let (answer, _) = self
+        let answer = self
             .call("lookup", |guest, store| {
-                guest.call_lookup(store, &key, None)
+                guest.call_lookup(store, idempotency_key, None)
             })
             .ok()?;
         match answer {
             // An id the contract does not allow: the plugin cannot be trusted to tell.
-            Some(found)
-                if found.provider_message_id.trim().is_empty()
-                    || found.provider_message_id.len() > MAX_PROVIDER_ID =>
-            {
-                None
-            }
+            Some(found) if !valid_provider_id(&found.provider_message_id) => None,
             Some(found) => Some(Lookup::Found {
                 provider_id: found.provider_message_id,
             }),

@@ -18,17 +18,17 @@ use crate::bindings::v0_1_0::provider::switchboard::plugin::types;
 use crate::grant::HttpGrant;
 use crate::http::HttpClient;
 
-/// Most log lines kept per call, and longest line, in characters.
+/// Most log lines passed on per call, and longest line, in characters.
 const MAX_LOG_LINES: usize = 1_000;
 const MAX_LOG_CHARS: usize = 4_096;
 
-/// A log line a plugin wrote, kept for the caller (tests, the daemon's log).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LogLine {
-    /// Severity.
-    pub level: &'static str,
-    /// Text.
-    pub message: String,
+/// Where plugins' log lines go: `(plugin, level, message)`. The daemon routes them to its log;
+/// the default writes them to standard error.
+pub type LogSink = Arc<dyn Fn(&str, &'static str, &str) + Send + Sync>;
+
+/// The default sink: one line on standard error per plugin log line.
+pub fn stderr_log_sink() -> LogSink {
+    Arc::new(|plugin, level, message| eprintln!("plugin {plugin} {level}: {message}"))
 }
 
 /// What one configured plugin instance is granted; shared by all its live instances.
@@ -41,6 +41,8 @@ pub struct Grants {
     pub http: Option<(HttpClient, HttpGrant)>,
     /// The engine's clock (`now-ms`).
     pub clock: Arc<dyn Clock>,
+    /// Where the plugin's log lines go.
+    pub log: LogSink,
 }
 
 impl std::fmt::Debug for Grants {
@@ -58,8 +60,8 @@ pub struct HostState {
     grants: Arc<Grants>,
     /// When the current call must end (bounds `fetch` timeouts).
     pub deadline: Instant,
-    /// What the plugin logged during the current call.
-    pub logs: Vec<LogLine>,
+    /// Lines the plugin logged during the current call (bounded per call).
+    pub logged: usize,
     /// Whether a `fetch` during the current call got an answer: after that, the far side may
     /// have acted on the request, so a failing call's outcome is uncertain.
     pub answered_requests: bool,
@@ -73,7 +75,7 @@ impl std::fmt::Debug for HostState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("HostState")
             .field("plugin", &self.grants.plugin)
-            .field("logs", &self.logs)
+            .field("logged", &self.logged)
             .finish_non_exhaustive()
     }
 }
@@ -84,7 +86,7 @@ impl HostState {
         Self {
             grants,
             deadline: Instant::now(),
-            logs: Vec::new(),
+            logged: 0,
             answered_requests: false,
             limits: StoreLimitsBuilder::new()
                 .memory_size(memory_bytes)
@@ -95,11 +97,6 @@ impl HostState {
             wasi: WasiCtx::builder().build(),
             table: ResourceTable::new(),
         }
-    }
-
-    /// The plugin's name.
-    pub fn plugin(&self) -> &Arc<str> {
-        &self.grants.plugin
     }
 }
 
@@ -117,7 +114,7 @@ impl types::Host for HostState {}
 impl host::Host for HostState {
     fn fetch(&mut self, request: HttpRequest) -> Result<HttpResponse, HttpError> {
         match &self.grants.http {
-            Some((client, grant)) if !grant.is_empty() => {
+            Some((client, grant)) => {
                 let answer = client.fetch(grant, request, self.deadline);
                 // A timeout too: the request may have arrived.
                 if matches!(answer, Ok(_) | Err(HttpError::Timeout)) {
@@ -143,12 +140,11 @@ impl host::Host for HostState {
             LogLevel::Warn => "warn",
             LogLevel::Error => "error",
         };
-        // Bounded: a chatty plugin cannot grow the host's memory without limit.
-        if self.logs.len() < MAX_LOG_LINES {
-            self.logs.push(LogLine {
-                level,
-                message: message.chars().take(MAX_LOG_CHARS).collect(),
-            });
+        // Bounded: a chatty plugin cannot flood the operator's log.
+        if self.logged < MAX_LOG_LINES {
+            self.logged += 1;
+            let message: String = message.chars().take(MAX_LOG_CHARS).collect();
+            (self.grants.log)(&self.grants.plugin, level, &message);
         }
     }
 

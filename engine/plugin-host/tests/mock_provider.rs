@@ -222,3 +222,33 @@ fn a_host_can_be_dropped_inside_an_async_task() {
         drop(plugin);
     });
 }
+
+#[test]
+fn plugin_log_lines_reach_the_hosts_sink() {
+    let lines = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let sink_lines = lines.clone();
+    let host = PluginHost::new(Limits::default())
+        .expect("host")
+        .with_log_sink(std::sync::Arc::new(move |plugin, level, message| {
+            sink_lines
+                .lock()
+                .expect("lines")
+                .push(format!("{plugin} {level} {message}"));
+        }));
+    let mock = switchboard_plugin_host::bundled::PROVIDER_MOCK;
+    // Nothing listens on port 1: the callback fails and the mock warns about it.
+    let config = InstanceConfig::with_settings([("callback-url", "http://127.0.0.1:1/hooks")])
+        .allowing(["127.0.0.1:*"]);
+    let plugin = ProviderPlugin::load(&host, mock.manifest, mock.component, &config).expect("load");
+    assert!(matches!(
+        plugin.send(&message("+14165550001", 0)),
+        SendOutcome::Accepted { .. }
+    ));
+    let lines = lines.lock().expect("lines");
+    assert!(
+        lines
+            .iter()
+            .any(|line| line.starts_with("mock warn mock callback to http://127.0.0.1:1/hooks")),
+        "{lines:?}"
+    );
+}
