@@ -102,6 +102,8 @@ pub(crate) struct Loaded {
     pub(crate) timezone_field: String,
     pub(crate) default_timezone: Tz,
     pub(crate) variables: BTreeMap<String, String>,
+    /// The same, typed, for expressions (built once: every expression's scope shares it).
+    pub(crate) rhai_variables: rhai::Map,
     pub(crate) declared_fields: Vec<String>,
 }
 
@@ -235,6 +237,11 @@ impl Runtime {
                 .variables
                 .iter()
                 .map(|(k, v)| (k.clone(), v.to_string()))
+                .collect(),
+            rhai_variables: workflow
+                .variables
+                .iter()
+                .map(|(k, v)| (k.as_str().into(), variable_to_dynamic(v)))
                 .collect(),
             declared_fields: workflow
                 .fields
@@ -455,6 +462,7 @@ impl Runtime {
             count_segments: loaded.count_segments,
             suppressed,
             variables: &loaded.variables,
+            rhai_variables: &loaded.rhai_variables,
             declared_fields: &loaded.declared_fields,
         };
         Ok(apply(&loaded.program, recipient, run, event, &mut env))
@@ -504,5 +512,18 @@ impl Runtime {
     /// The campaign record.
     pub fn campaign(&self, id: CampaignId) -> Option<&CampaignRecord> {
         self.campaigns.get(&id).map(|c| &c.record)
+    }
+}
+
+/// A workflow variable as a Rhai value of its own type.
+fn variable_to_dynamic(value: &switchboard_model::workflow::VariableValue) -> rhai::Dynamic {
+    use switchboard_model::workflow::VariableValue;
+    match value {
+        VariableValue::Text(text) => text.clone().into(),
+        VariableValue::Number(number) if number.fract() == 0.0 && number.abs() < 9.0e15 => {
+            (*number as i64).into()
+        }
+        VariableValue::Number(number) => (*number).into(),
+        VariableValue::Flag(flag) => (*flag).into(),
     }
 }

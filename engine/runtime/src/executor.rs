@@ -10,7 +10,7 @@ use chrono::{DateTime, Datelike, NaiveDate, TimeDelta, Utc};
 use chrono_tz::Tz;
 use rhai::{Dynamic, Scope};
 use switchboard_model::campaign::WaitUntilAt;
-use switchboard_model::expr::{ExprEngine, Expression};
+use switchboard_model::expr::{EvalError, ExprEngine, Expression};
 use switchboard_model::segments::{MAX_MESSAGE_CHARS, segment_info};
 
 use crate::pacing::Pacer;
@@ -55,8 +55,10 @@ pub struct Env<'a> {
     pub count_segments: bool,
     /// Whether the recipient's number is suppressed (opted out).
     pub suppressed: bool,
-    /// Workflow variables (`vars`), as template text and as Rhai values.
+    /// Workflow variables as template text.
     pub variables: &'a BTreeMap<String, String>,
+    /// Workflow variables as Rhai values (`vars`): numbers and flags keep their type.
+    pub rhai_variables: &'a rhai::Map,
     /// Fields the workflow declares: absent ones are `""` in expressions (as an empty CSV
     /// cell is), so `recipient.company != ""` means what it says.
     pub declared_fields: &'a [String],
@@ -460,15 +462,11 @@ fn scope<'s>(
             .or_insert_with(|| "".into());
     }
     fields.insert("phone".into(), recipient.phone.clone().into());
-    let mut vars = rhai::Map::new();
-    for (key, value) in env.variables {
-        vars.insert(key.as_str().into(), value.clone().into());
-    }
     let mut campaign = rhai::Map::new();
     campaign.insert("id".into(), Dynamic::from(env.campaign as i64));
     let mut scope = Scope::new();
     scope.push("recipient", fields);
-    scope.push("vars", vars);
+    scope.push("vars", env.rhai_variables.clone());
     scope.push("campaign", campaign);
     for name in program_saved {
         let value = run.vars.get(name).map_or(Dynamic::UNIT, json_to_dynamic);
@@ -487,10 +485,9 @@ fn eval(
     // Every name the workflow saves is in scope (`()` until saved): the expressions were
     // compiled with strict variables against that list.
     let mut scope = scope(recipient, run, env, &program.saved_names);
-    env.engine.eval(expression, &mut scope).map_err(|e| Reason {
-        code: "expression-error".into(),
-        message: format!("`{}`: {e}", expression.source()),
-    })
+    env.engine
+        .eval(expression, &mut scope)
+        .map_err(|e| expression_error(expression, &e))
 }
 
 fn eval_bool(
@@ -500,15 +497,17 @@ fn eval_bool(
     run: &RunState,
     env: &Env<'_>,
 ) -> Result<bool, Reason> {
-    let value = eval(program, expression, recipient, run, env)?;
-    value.as_bool().map_err(|_| Reason {
+    let mut scope = scope(recipient, run, env, &program.saved_names);
+    env.engine
+        .eval_bool(expression, &mut scope)
+        .map_err(|e| expression_error(expression, &e))
+}
+
+fn expression_error(expression: &Expression, error: &EvalError) -> Reason {
+    Reason {
         code: "expression-error".into(),
-        message: format!(
-            "`{}` returned {value} ({}), expected true or false",
-            expression.source(),
-            value.type_name()
-        ),
-    })
+        message: format!("`{}`: {error}", expression.source()),
+    }
 }
 
 fn json_to_dynamic(value: &serde_json::Value) -> Dynamic {

@@ -832,3 +832,21 @@ fn a_wild_retry_after_is_capped_at_an_hour() {
     let run = h.runtime.store().run(id, 0).expect("read").expect("run");
     assert_eq!(run.status, RecipientStatus::Sent);
 }
+
+#[test]
+fn workflow_variables_keep_their_types_in_expressions() {
+    let start = utc(2026, 12, 7, 15, 0);
+    let mut h = Harness::new(start);
+    let workflow = format!(
+        "{HEAD}quiet_hours: {{ override: true, reason: test }}\nvariables: {{ threshold: 3, vip_only: true, brand: Acme }}\nsteps:\n  - filter: 'vars.threshold > 2 && vars.vip_only && vars.brand == \"Acme\"'\n  - send: \"{{brand}} says hi\"\n"
+    );
+    let id = h.launch(
+        "typed vars",
+        &workflow,
+        vec![("+14165550001".to_string(), BTreeMap::new())],
+    );
+    h.run_until(start + chrono::TimeDelta::hours(1));
+    let run = h.runtime.store().run(id, 0).expect("read").expect("run");
+    assert_eq!(run.status, RecipientStatus::Sent, "{:?}", run.reason);
+    assert_eq!(h.messages(id)[0].outbound.body, "Acme says hi");
+}
