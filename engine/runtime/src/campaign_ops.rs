@@ -85,20 +85,19 @@ impl Runtime {
         Ok(next)
     }
 
+    /// Refuses to send for a workflow whose consent is not acknowledged.
+    fn require_consent(&mut self, id: CampaignId) -> Result<(), RuntimeError> {
+        let consent = &self.loaded(id)?.program.workflow.consent;
+        if consent.as_ref().is_some_and(|c| c.acknowledged) {
+            Ok(())
+        } else {
+            Err(RuntimeError::NoConsent(id))
+        }
+    }
+
     /// Starts a campaign now: every recipient is woken.
     pub fn start(&mut self, id: CampaignId) -> Result<(), RuntimeError> {
-        let consented = {
-            let loaded = self.loaded(id)?;
-            loaded
-                .program
-                .workflow
-                .consent
-                .as_ref()
-                .is_some_and(|c| c.acknowledged)
-        };
-        if !consented {
-            return Err(RuntimeError::NoConsent(id));
-        }
+        self.require_consent(id)?;
         let mut changes = Changes::new();
         self.set_state(id, LifecycleAction::Start, &mut changes)?;
         let now = self.clock.now();
@@ -190,9 +189,8 @@ impl Runtime {
         let now = self.clock.now();
         for entry in self.store.runs(id) {
             let (seq, run) = entry?;
-            if run.status != RecipientStatus::Failed
-                || run.reason.as_ref().is_some_and(|r| r.code == "filtered")
-            {
+            // (Filtered recipients are skipped, not failed: they are never re-sent.)
+            if run.status != RecipientStatus::Failed {
                 continue;
             }
             let Some(recipient) = self.store.recipient(id, seq)? else {
@@ -212,16 +210,7 @@ impl Runtime {
 
     /// Schedules a draft (or re-schedules a scheduled) campaign to start at `at`.
     pub fn schedule(&mut self, id: CampaignId, at: DateTime<Utc>) -> Result<(), RuntimeError> {
-        if !self
-            .loaded(id)?
-            .program
-            .workflow
-            .consent
-            .as_ref()
-            .is_some_and(|c| c.acknowledged)
-        {
-            return Err(RuntimeError::NoConsent(id));
-        }
+        self.require_consent(id)?;
         let mut changes = Changes::new();
         self.set_state(id, LifecycleAction::Schedule, &mut changes)?;
         let loaded = self.loaded(id)?;

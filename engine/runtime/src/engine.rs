@@ -212,9 +212,9 @@ impl Runtime {
                 );
             }
         }
+        let account = format!("account:{}", workflow.provider);
         if let Some(limits) = self.config.account_limits.get(&workflow.provider) {
-            self.pacer
-                .set_limits(&format!("account:{}", workflow.provider), *limits);
+            self.pacer.set_limits(&account, *limits);
         }
         let (timezone_field, default_timezone) = match &workflow.window {
             Some(window) => (window.timezone.field.clone(), window.timezone.default.0),
@@ -226,7 +226,7 @@ impl Runtime {
             senders,
             strategy,
             round_robin: 0,
-            account: format!("account:{}", workflow.provider),
+            account,
             count_segments: workflow
                 .rate
                 .as_ref()

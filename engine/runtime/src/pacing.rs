@@ -164,17 +164,6 @@ impl Pacer {
         }
     }
 
-    /// The limits of `key` (the default, unlimited, for a key never set).
-    pub fn limits(&self, key: &str) -> Limits {
-        self.keys.get(key).map(|s| s.limits).unwrap_or_default()
-    }
-
-    /// Forget everything about `key` (a number leaving the pool, an account removed); it is
-    /// unlimited afterwards.
-    pub fn remove(&mut self, key: &str) {
-        self.keys.remove(key);
-    }
-
     /// The provider answered "throttled, retry after `until`": nothing is granted for `key`
     /// before `until`. An earlier `until` than a throttle already in force is ignored.
     pub fn throttle(&mut self, key: &str, until: DateTime<Utc>) {
@@ -377,7 +366,7 @@ pub fn sticky_index(contact: &str, pool_len: usize) -> usize {
 }
 
 /// FNV-1a, 64-bit: a fixed, seedless hash.
-fn fnv1a_64(bytes: &[u8]) -> u64 {
+pub(crate) fn fnv1a_64(bytes: &[u8]) -> u64 {
     const OFFSET_BASIS: u64 = 0xcbf2_9ce4_8422_2325;
     const PRIME: u64 = 0x0000_0100_0000_01b3;
     bytes.iter().fold(OFFSET_BASIS, |hash, &b| {

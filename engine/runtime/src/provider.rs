@@ -1,7 +1,7 @@
 //! The seam between the runtime and whoever sends SMS: the WebAssembly plugin host
 //! implements [`Provider`] for real providers; [`ScriptedProvider`] is the in-process one
 //! for tests and `simulate` (success, permanent failure, transient failure, throttling,
-//! latency — scripted per recipient number).
+//! scripted per recipient number).
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -85,7 +85,6 @@ pub struct ScriptedProvider {
     /// Calls per number, so far (drives the `...Then` scripts).
     calls: Mutex<HashMap<String, u32>>,
     sent: Mutex<Vec<Outbound>>,
-    latency: Option<Duration>,
     supports_lookup: bool,
 }
 
@@ -93,12 +92,6 @@ impl ScriptedProvider {
     /// Accepts everything, instantly.
     pub fn new() -> Self {
         Self::default()
-    }
-
-    /// Sleeps this long in each send (a slow provider).
-    pub fn with_latency(mut self, latency: Duration) -> Self {
-        self.latency = Some(latency);
-        self
     }
 
     /// Answers lookups from its own record of accepted messages.
@@ -133,9 +126,6 @@ impl ScriptedProvider {
 
 impl Provider for ScriptedProvider {
     fn send(&self, message: &Outbound) -> SendOutcome {
-        if let Some(latency) = self.latency {
-            std::thread::sleep(latency);
-        }
         let call = match self.calls.lock() {
             Ok(mut calls) => {
                 let count = calls.entry(message.to.clone()).or_insert(0);

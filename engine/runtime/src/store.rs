@@ -585,18 +585,6 @@ impl Store {
             .map(|entry| entry.map(|(_, message)| message))
     }
 
-    /// The recipient of `campaign` waiting for a reply from `phone`, if any.
-    pub fn waiter(
-        &self,
-        phone: &str,
-        campaign: CampaignId,
-    ) -> Result<Option<RecipientSeq>, StoreError> {
-        Ok(self
-            .backend
-            .get(WAITERS, &waiter_key(phone, campaign))?
-            .and_then(|v| v.as_slice().try_into().ok().map(u64::from_be_bytes)))
-    }
-
     /// Every campaign with a recipient waiting for a reply from `phone`.
     pub fn waiters_for(&self, phone: &str) -> Result<Vec<(CampaignId, RecipientSeq)>, StoreError> {
         let mut prefix = phone.as_bytes().to_vec();
@@ -697,7 +685,10 @@ mod tests {
         changes.put_run(1, 1, "+14165550001", &before, &waiting);
         store.commit(changes).expect("commit");
         assert_eq!(store.due(1, at(100), 10).expect("due"), vec![(at(100), 1)]);
-        assert_eq!(store.waiter("+14165550001", 1).expect("waiter"), Some(1));
+        assert_eq!(
+            store.waiters_for("+14165550001").expect("waiters"),
+            vec![(1, 1)]
+        );
         let counts = store.counters(1).expect("counters");
         assert_eq!(
             (
@@ -713,7 +704,12 @@ mod tests {
         changes.put_run(1, 1, "+14165550001", &waiting, &done);
         store.commit(changes).expect("commit");
         assert!(store.due(1, at(1000), 10).expect("due").is_empty());
-        assert_eq!(store.waiter("+14165550001", 1).expect("waiter"), None);
+        assert!(
+            store
+                .waiters_for("+14165550001")
+                .expect("waiters")
+                .is_empty()
+        );
     }
 
     #[test]
