@@ -181,8 +181,11 @@ impl Runtime {
         for record in runtime.store.campaigns()? {
             runtime.load(record)?;
         }
-        runtime.restore_pacing()?;
-        runtime.reconcile()?;
+        // The outbox is read once: what was in flight counts against today's budgets, and is
+        // then reconciled.
+        let pending = runtime.store.pending_intents()?;
+        runtime.restore_pacing(&pending)?;
+        runtime.reconcile(pending)?;
         Ok(runtime)
     }
 

@@ -8,13 +8,14 @@ use crate::dispatch::answered;
 use crate::engine::{Runtime, RuntimeError};
 use crate::lifecycle::CampaignState;
 use crate::provider::{Lookup, SendOutcome};
-use crate::records::{MessageStatus, Phase, Reason, RecipientStatus};
+use crate::records::{MessageRecord, MessageStatus, Phase, Reason, RecipientStatus};
 use crate::store::Changes;
 
 impl Runtime {
     /// Rebuilds the rate limiters from today's sends, so a restart does not reset a sender's
     /// per-minute or per-day budget.
-    pub(crate) fn restore_pacing(&mut self) -> Result<(), RuntimeError> {
+    /// `pending` are the outbox's intents.
+    pub(crate) fn restore_pacing(&mut self, pending: &[MessageRecord]) -> Result<(), RuntimeError> {
         let now = self.clock.now();
         let since = now
             .date_naive()
@@ -22,14 +23,13 @@ impl Runtime {
             .and_utc()
             .min(now - chrono::TimeDelta::minutes(1));
         let mut sent: Vec<(DateTime<Utc>, String, String, u32)> = Vec::new();
-        // The outbox is read once, not once per campaign.
         let mut pending_by_campaign: std::collections::HashMap<_, Vec<_>> =
             std::collections::HashMap::new();
-        for message in self.store.pending_intents()? {
+        for message in pending {
             pending_by_campaign
                 .entry(message.outbound.campaign)
                 .or_default()
-                .push(message);
+                .push(message.clone());
         }
         for loaded in self.campaigns.values() {
             if matches!(
@@ -67,10 +67,11 @@ impl Runtime {
         Ok(())
     }
 
-    /// Intents left from before a crash: confirmed by provider lookup, or marked unknown.
-    pub(crate) fn reconcile(&mut self) -> Result<(), RuntimeError> {
+    /// Intents left from before a crash (`pending`, the outbox): confirmed by provider lookup,
+    /// or marked unknown.
+    pub(crate) fn reconcile(&mut self, pending: Vec<MessageRecord>) -> Result<(), RuntimeError> {
         let now = self.clock.now();
-        for pending in self.store.pending_intents()? {
+        for pending in pending {
             let outbound = &pending.outbound;
             let id = outbound.campaign;
             let (Some(recipient), Some(run)) = (
