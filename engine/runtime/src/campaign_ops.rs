@@ -21,7 +21,8 @@ impl Runtime {
         workflow_source: &str,
         recipients: impl IntoIterator<Item = (String, BTreeMap<String, String>)>,
     ) -> Result<CampaignId, RuntimeError> {
-        let (workflow, _) = compile_campaign(&self.engine, workflow_source)?;
+        let compiled = compile_campaign(&self.engine, workflow_source)?;
+        let workflow = &compiled.0;
         let id = self.store.generate_id()?;
         let mut record = CampaignRecord {
             id,
@@ -54,7 +55,7 @@ impl Runtime {
         changes.put_campaign(&record);
         self.store.commit(changes)?;
         self.store.flush()?;
-        self.load(record)?;
+        self.load_compiled(record, compiled)?;
         Ok(id)
     }
 
@@ -235,11 +236,15 @@ impl Runtime {
                 source,
             }
         })?;
-        if let Some(source) = workflow_source {
-            let (workflow, _) = compile_campaign(&self.engine, source)?;
-            record.workflow_id = workflow.id.clone();
-            record.workflow_source = source.to_string();
-        }
+        let compiled = match workflow_source {
+            Some(source) => {
+                let compiled = compile_campaign(&self.engine, source)?;
+                record.workflow_id = compiled.0.id.clone();
+                record.workflow_source = source.to_string();
+                Some(compiled)
+            }
+            None => None,
+        };
         if let Some(name) = name {
             record.name = name.to_string();
         }
@@ -247,7 +252,10 @@ impl Runtime {
         changes.put_campaign(&record);
         self.store.commit(changes)?;
         self.store.flush()?;
-        self.load(record)
+        match compiled {
+            Some(compiled) => self.load_compiled(record, compiled),
+            None => self.load(record),
+        }
     }
 
     /// A new draft with the same workflow and recipients (fresh runs, no messages).

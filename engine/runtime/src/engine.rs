@@ -190,7 +190,16 @@ impl Runtime {
     }
 
     pub(crate) fn load(&mut self, record: CampaignRecord) -> Result<(), RuntimeError> {
-        let (workflow, program) = compile_campaign(&self.engine, &record.workflow_source)?;
+        let compiled = compile_campaign(&self.engine, &record.workflow_source)?;
+        self.load_compiled(record, compiled)
+    }
+
+    /// Loads a campaign whose workflow (`record.workflow_source`) is already compiled.
+    pub(crate) fn load_compiled(
+        &mut self,
+        record: CampaignRecord,
+        (workflow, program): (Arc<CampaignWorkflow>, Program),
+    ) -> Result<(), RuntimeError> {
         let policy = SendPolicy::new(
             workflow.window.as_ref(),
             workflow.quiet_hours.as_ref(),
