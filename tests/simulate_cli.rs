@@ -119,7 +119,7 @@ fn refuses_an_invalid_workflow_or_a_file_without_phone_column() {
         RECIPIENTS,
     ]);
     assert_eq!(output.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&output.stderr).contains("bad-duration"));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("error[bad-duration]"));
     let output = switchboard(&[
         "simulate",
         "workflows/spring-promo.yaml",
@@ -128,5 +128,5 @@ fn refuses_an_invalid_workflow_or_a_file_without_phone_column() {
     ]);
     assert_eq!(output.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("phone"), "{stderr}");
+    assert!(stderr.contains("no phone column"), "{stderr}");
 }

@@ -11,6 +11,7 @@ use std::sync::Arc;
 use anyhow::{Context, bail};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
+use switchboard_import::{HeaderMapping, HeaderOverrides, Role};
 use switchboard_model::duration::Duration;
 use switchboard_runtime::provider::ScriptedProvider;
 use switchboard_runtime::store::Store;
@@ -26,17 +27,6 @@ pub enum SimulateFormat {
     /// Everything, structured.
     Json,
 }
-
-/// Column names recognised as the phone number in a simulation's recipient file.
-const PHONE_HEADERS: &[&str] = &[
-    "phone",
-    "phone_number",
-    "phonenumber",
-    "number",
-    "mobile",
-    "cell",
-    "msisdn",
-];
 
 /// One planned message.
 #[derive(Debug, Serialize)]
@@ -80,16 +70,13 @@ fn read_recipients(path: &Path) -> anyhow::Result<Vec<(String, BTreeMap<String, 
         .iter()
         .map(|h| h.trim_start_matches('\u{feff}').to_string())
         .collect();
-    let phone_column = headers
-        .iter()
-        .position(|h| PHONE_HEADERS.contains(&h.to_lowercase().replace([' ', '-'], "_").as_str()))
-        .with_context(|| {
-            format!(
-                "{}: no phone column; the headers are: {}",
-                path.display(),
-                headers.join(", ")
-            )
-        })?;
+    // The phone column is recognised as the import recognises it.
+    let mapping = HeaderMapping::new(&headers, &HeaderOverrides::new())
+        .with_context(|| path.display().to_string())?;
+    let phone_column = mapping
+        .column_of(Role::Phone)
+        .and_then(|phone| headers.iter().position(|h| h == phone))
+        .with_context(|| format!("{}: no phone column", path.display()))?;
     let mut recipients = Vec::new();
     for (index, record) in reader.records().enumerate() {
         let row = index + 2;
@@ -137,7 +124,10 @@ pub fn run(
     replies: Option<&Path>,
     format: SimulateFormat,
 ) -> anyhow::Result<()> {
-    let report = switchboard_model::load_file(workflow)?;
+    // Read once: the same text is validated here and run by the campaign.
+    let source = std::fs::read_to_string(workflow)
+        .with_context(|| format!("reading {}", workflow.display()))?;
+    let report = switchboard_model::load_source(&workflow.display().to_string(), &source);
     if !report.is_valid() {
         let errors: Vec<String> = report.errors().map(ToString::to_string).collect();
         bail!(
@@ -146,8 +136,6 @@ pub fn run(
             errors.join("\n")
         );
     }
-    let source = std::fs::read_to_string(workflow)
-        .with_context(|| format!("reading {}", workflow.display()))?;
     let start = from.unwrap_or_else(Utc::now);
     let people = read_recipients(recipients)?;
     let replies = match replies {

@@ -39,7 +39,7 @@ pub mod plugin;
 pub mod provider;
 pub mod state;
 
-/// The plugins shipped with Switchboard, compiled from `plugins/` and embedded in the binary.
+/// The plugins shipped with Switchboard, compiled from `plugins/` and embedded in this crate.
 pub mod bundled {
     /// A bundled plugin: its manifest and its component.
     #[derive(Debug, Clone, Copy)]
