@@ -40,23 +40,6 @@ use switchboard_plugin_sdk::{
     signature,
 };
 
-/// The setting keys this plugin reads, as declared in `plugin.toml`.
-pub const SETTING_KEYS: [&str; 13] = [
-    "failure-rate",
-    "throttle-rate",
-    "permanent-failure-numbers",
-    "retry-after-ms",
-    "seed",
-    "max-segments",
-    "rate-per-second",
-    "webhook-token",
-    "latency-ms",
-    "delivery-failure-rate",
-    "callback-url",
-    "reply-rate",
-    "reply-text",
-];
-
 /// Header that carries `webhook-token`.
 pub const TOKEN_HEADER: &str = "x-mock-token";
 
@@ -872,10 +855,14 @@ mod tests {
 
     #[test]
     fn manifest_declares_exactly_the_settings_read() {
+        let (lookup, asked) = testing::recording_config_lookup(&[]);
+        Settings::from_config(lookup).expect("valid settings");
+        let asked = asked.borrow();
+        let asked: Vec<&str> = asked.iter().map(String::as_str).collect();
         testing::Manifest::parse(include_str!("../plugin.toml")).assert_provider(
             "mock",
             env!("CARGO_PKG_VERSION"),
-            &SETTING_KEYS,
+            &asked,
         );
     }
 }

@@ -60,6 +60,27 @@ pub fn config_lookup(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> 
     move |key| settings.get(key).cloned()
 }
 
+/// The keys a [`recording_config_lookup`] was asked for, in first-asked order.
+pub type AskedKeys = std::rc::Rc<std::cell::RefCell<Vec<String>>>;
+
+/// Like [`config_lookup`], and remembers every key asked for: what a
+/// plugin's settings reader really reads, for checking the manifest against.
+pub fn recording_config_lookup(
+    pairs: &[(&str, &str)],
+) -> (impl Fn(&str) -> Option<String> + use<>, AskedKeys) {
+    let answer = config_lookup(pairs);
+    let asked = std::rc::Rc::new(std::cell::RefCell::new(Vec::new()));
+    let log = asked.clone();
+    let lookup = move |key: &str| {
+        let mut log = log.borrow_mut();
+        if !log.iter().any(|k| k == key) {
+            log.push(key.to_string());
+        }
+        answer(key)
+    };
+    (lookup, asked)
+}
+
 /// A response with `status`, `headers` and `body`, as the host's `fetch`
 /// returns it.
 pub fn response(status: u16, headers: &[(&str, &str)], body: impl AsRef<[u8]>) -> HttpResponse {
@@ -391,10 +412,13 @@ impl<P: StreamParser + 'static> CountingImport<P> {
 /// check it against the code.
 ///
 /// ```
-/// use switchboard_plugin_sdk::testing::Manifest;
+/// use switchboard_plugin_sdk::testing::{Manifest, recording_config_lookup};
 ///
-/// /// The settings the plugin reads.
-/// const SETTING_KEYS: [&str; 2] = ["api-key", "max-segments"];
+/// // The plugin's settings reader, run on a recording lookup: the keys it asks for.
+/// let (lookup, asked) = recording_config_lookup(&[("api-key", "k")]);
+/// let _ = (lookup("api-key"), lookup("max-segments"));
+/// let asked = asked.borrow();
+/// let setting_keys: Vec<&str> = asked.iter().map(String::as_str).collect();
 ///
 /// let manifest = Manifest::parse(
 ///     r#"
@@ -409,7 +433,7 @@ impl<P: StreamParser + 'static> CountingImport<P> {
 ///     "#,
 /// );
 /// // In a plugin: `include_str!("../plugin.toml")` and `env!("CARGO_PKG_VERSION")`.
-/// manifest.assert_provider("acme", "0.1.0", &SETTING_KEYS);
+/// manifest.assert_provider("acme", "0.1.0", &setting_keys);
 /// assert_eq!(manifest.field("component"), Some("provider_acme.wasm"));
 /// assert_eq!(manifest.settings_schema()["required"][0], "api-key");
 /// ```
