@@ -34,8 +34,8 @@
 //!
 //! # Options
 //!
-//! Given with the import request, declared in `options-schema` in
-//! `plugin.toml` (see [`options`]):
+//! Given with the import request and listed in `plugin.toml`'s comments and
+//! description (see [`options`]):
 //!
 //! - `delimiter`: `,`, `;`, `tab` (also `\t`), `|`, or `auto` (the default):
 //!   guess from the header line (the candidate found most often outside

@@ -1,9 +1,10 @@
 //! The import options the CSV importer reads, parsed and checked.
 //!
 //! Options come from the import request (not from the plugin instance's
-//! settings); they are declared, as JSON Schema, in `options-schema` in this
-//! crate's `plugin.toml`. Blank values count as absent. Keys this importer
-//! does not know are ignored: the host checks requests against the schema.
+//! settings); the manifest has no field for them, so `plugin.toml` lists them
+//! in its comments and description. Blank values count as absent. Keys this
+//! importer does not know are ignored (nothing checks them yet: a misspelt
+//! key falls back to the default).
 
 use switchboard_plugin_sdk::import::{
     DEFAULT_MAX_RECORD_BYTES, MAX_RECORD_BYTES_OPTION, parse_max_record_bytes,

@@ -22,8 +22,8 @@
 //!
 //! # Options
 //!
-//! Given with the import request, declared in `options-schema` in
-//! `plugin.toml` (see [`options`]):
+//! Given with the import request and listed in `plugin.toml`'s comments and
+//! description (see [`options`]):
 //!
 //! - `max-record-bytes`: the longest line accepted, default 1048576 (1 MiB).
 //!

@@ -132,7 +132,7 @@ impl Settings {
                 ms => ms.unwrap_or(0),
             },
             delivery_failure_rate: rate("delivery-failure-rate")?,
-            callback_url: get("callback-url"),
+            callback_url: settings::http_url(get("callback-url"), "callback-url")?,
             reply_rate: rate("reply-rate")?,
             reply_text: get("reply-text").unwrap_or(defaults.reply_text),
         })

@@ -111,8 +111,12 @@ fn decode(input: &[u8]) -> String {
         match input[i] {
             b'+' => bytes.push(b' '),
             b'%' => {
-                let high = input.get(i + 1).and_then(|&b| hex_value(b));
-                let low = input.get(i + 2).and_then(|&b| hex_value(b));
+                let high = input
+                    .get(i + 1)
+                    .and_then(|&b| crate::signature::hex_digit(b));
+                let low = input
+                    .get(i + 2)
+                    .and_then(|&b| crate::signature::hex_digit(b));
                 if let (Some(high), Some(low)) = (high, low) {
                     bytes.push(high << 4 | low);
                     i += 2;
@@ -125,15 +129,6 @@ fn decode(input: &[u8]) -> String {
         i += 1;
     }
     String::from_utf8_lossy(&bytes).into_owned()
-}
-
-fn hex_value(byte: u8) -> Option<u8> {
-    match byte {
-        b'0'..=b'9' => Some(byte - b'0'),
-        b'a'..=b'f' => Some(byte - b'a' + 10),
-        b'A'..=b'F' => Some(byte - b'A' + 10),
-        _ => None,
-    }
 }
 
 #[cfg(test)]

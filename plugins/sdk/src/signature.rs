@@ -113,7 +113,7 @@ pub fn hex_decode(text: &str) -> Result<Vec<u8>, DecodeError> {
 }
 
 /// The value of one hex digit.
-fn hex_digit(byte: u8) -> Option<u8> {
+pub(crate) fn hex_digit(byte: u8) -> Option<u8> {
     match byte {
         b'0'..=b'9' => Some(byte - b'0'),
         b'a'..=b'f' => Some(byte - b'a' + 10),
