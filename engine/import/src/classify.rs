@@ -50,18 +50,28 @@ pub(crate) fn classify(number: &PhoneNumber) -> Classification {
     let code = number.code().value();
     let national = number.national().to_string();
     let regions = regions_of(code);
-    let region = if regions.len() == 1 {
-        regions.first()
+    // The region and its number type, each type computed once (the regex walk is the cost).
+    let found = if regions.len() == 1 {
+        regions
+            .first()
+            .map(|region| (region, region.number_type(&national)))
     } else {
-        regions.iter().find(|region| match &region.leading_digits {
-            Some(leading) => leading.is_match(&national),
-            None => region.number_type(&national) != Type::Unknown,
-        })
+        regions
+            .iter()
+            .find_map(|region| match &region.leading_digits {
+                Some(leading) => leading
+                    .is_match(&national)
+                    .then(|| (region, region.number_type(&national))),
+                None => {
+                    let number_type = region.number_type(&national);
+                    (number_type != Type::Unknown).then_some((region, number_type))
+                }
+            })
     };
-    match region {
-        Some(region) => Classification {
+    match found {
+        Some((region, number_type)) => Classification {
             region: region.geographic_id,
-            number_type: region.number_type(&national).into(),
+            number_type: number_type.into(),
         },
         None => Classification {
             region: None,

@@ -2,7 +2,7 @@
 //! list) of the first.
 //!
 //! Numbers are keyed by their E.164 digits packed in a `u64` (at most 15 digits, never a
-//! leading zero), so a million numbers cost about 24 MB rather than a `String` each.
+//! leading zero) rather than a `String` each.
 
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
@@ -20,8 +20,6 @@ pub struct FirstSeen {
 /// A number seen before.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Duplicate {
-    /// The number.
-    pub e164: String,
     /// Where it was first seen.
     pub first: FirstSeen,
 }
@@ -91,7 +89,6 @@ impl Deduper {
                     .and_then(|i| self.lists.get(i))
                     .cloned();
                 Err(Duplicate {
-                    e164: e164.to_string(),
                     first: FirstSeen {
                         list,
                         line: first_line,
@@ -148,7 +145,6 @@ mod tests {
         assert_eq!(
             deduper.check("+14165551234", 7),
             Err(Duplicate {
-                e164: "+14165551234".into(),
                 first: FirstSeen {
                     list: None,
                     line: 2

@@ -66,16 +66,22 @@ impl<R: Read> Utf8Reader<R> {
                 return Err(EncodingError::Utf16("big-endian"));
             }
         }
-        let mut joined = std::mem::take(&mut self.carry);
-        joined.extend_from_slice(bytes);
-        let error = match std::str::from_utf8(&joined) {
+        // Only a character split across reads (at most 3 bytes) is joined to the new bytes.
+        let joined;
+        let bytes = if self.carry.is_empty() {
+            bytes
+        } else {
+            joined = [std::mem::take(&mut self.carry).as_slice(), bytes].concat();
+            joined.as_slice()
+        };
+        let error = match std::str::from_utf8(bytes) {
             Ok(text) => {
                 self.advance(text);
                 return Ok(());
             }
             Err(error) => error,
         };
-        let (valid, after) = joined.split_at(error.valid_up_to());
+        let (valid, after) = bytes.split_at(error.valid_up_to());
         // Valid by construction: `valid_up_to` says so.
         self.advance(std::str::from_utf8(valid).unwrap_or_default());
         if error.error_len().is_none() && !at_end {
@@ -133,8 +139,7 @@ impl<R: Read> Read for Utf8Reader<R> {
     fn read(&mut self, buffer: &mut [u8]) -> std::io::Result<usize> {
         let read = self.inner.read(buffer)?;
         let at_end = read == 0 && !buffer.is_empty();
-        let chunk = buffer.get(..read).unwrap_or_default().to_vec();
-        self.check(&chunk, at_end)
+        self.check(buffer.get(..read).unwrap_or_default(), at_end)
             .map_err(|error| std::io::Error::new(std::io::ErrorKind::InvalidData, error))?;
         Ok(read)
     }

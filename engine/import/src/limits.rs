@@ -11,7 +11,7 @@ pub struct ImportLimits {
     pub max_file_bytes: u64,
     /// Most data rows (the header row not counted).
     pub max_rows: u64,
-    /// Most columns.
+    /// Most columns (the importer contract carries at most 1,000 fields a row).
     pub max_columns: usize,
 }
 
@@ -20,7 +20,7 @@ impl Default for ImportLimits {
         Self {
             max_file_bytes: 100 * 1024 * 1024,
             max_rows: 1_000_000,
-            max_columns: 500,
+            max_columns: 1_000,
         }
     }
 }

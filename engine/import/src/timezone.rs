@@ -1,5 +1,5 @@
-//! A recipient's timezone: the row's own value (an IANA name, case-insensitive), else the
-//! list's default, else (when enabled) the single zone of the phone number's region.
+//! A recipient's timezone: the row's own value (an IANA name, case-insensitive), else (when
+//! enabled) the single zone of the phone number's region, else the list's default.
 
 use std::collections::HashMap;
 
