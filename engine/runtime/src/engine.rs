@@ -24,7 +24,7 @@ use crate::clock::Clock;
 use crate::dispatch::{answered, intent, send_all};
 use crate::executor::{Env, Event, apply};
 use crate::lifecycle::{CampaignState, IllegalTransition, LifecycleAction};
-use crate::pacing::{Limits, Pacer, sticky_index};
+use crate::pacing::{Limits, Pacer, RoundRobin, sticky_index};
 use crate::program::{CompileError, Program};
 use crate::provider::Provider;
 use crate::records::{
@@ -96,7 +96,7 @@ pub(crate) struct Loaded {
     pub(crate) policy: SendPolicy,
     pub(crate) senders: Vec<String>,
     pub(crate) strategy: PoolStrategy,
-    pub(crate) round_robin: usize,
+    pub(crate) round_robin: RoundRobin,
     pub(crate) account: String,
     pub(crate) count_segments: bool,
     pub(crate) timezone_field: String,
@@ -237,7 +237,7 @@ impl Runtime {
             policy,
             senders,
             strategy,
-            round_robin: 0,
+            round_robin: RoundRobin::new(),
             account,
             count_segments: workflow
                 .rate
@@ -452,10 +452,10 @@ impl Runtime {
             None => {
                 let index = match loaded.strategy {
                     PoolStrategy::Sticky => sticky_index(&recipient.phone, loaded.senders.len()),
-                    PoolStrategy::RoundRobin => {
-                        loaded.round_robin = loaded.round_robin.wrapping_add(1);
-                        loaded.round_robin % loaded.senders.len().max(1)
-                    }
+                    PoolStrategy::RoundRobin => loaded
+                        .round_robin
+                        .next_index(loaded.senders.len())
+                        .unwrap_or_default(),
                 };
                 loaded.senders.get(index).cloned().unwrap_or_default()
             }
