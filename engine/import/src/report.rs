@@ -1,12 +1,13 @@
 //! What an import tells the operator: the error log (each rejected cell with row, column,
 //! value, a stable reason code and a message), streamed as CSV or JSON, and a summary.
 //!
-//! Writers stream: an entry is written when its row is rejected, nothing is kept.
+//! Writers stream: an entry is written when its row is rejected, nothing is kept. Entries are
+//! owned and (de)serialisable so a store can keep the log of an import for later download.
 
 use std::collections::BTreeMap;
 use std::io::Write;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::row::{Reason, Recipient, Rejection};
 
@@ -25,38 +26,38 @@ pub enum ReportError {
 }
 
 /// One line of the error log, as written to CSV and JSON.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct ErrorLogEntry<'a> {
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorLogEntry {
     /// The rejected row.
     pub line: u64,
     /// The column at fault (empty for a whole row).
-    pub column: &'a str,
+    pub column: String,
     /// The value at fault.
-    pub value: &'a str,
+    pub value: String,
     /// Stable reason code, e.g. `phone_too_short`.
-    pub code: &'static str,
+    pub code: String,
     /// The reason for a person.
     pub message: String,
     /// For a duplicate: the row of the first occurrence.
     pub first_line: Option<u64>,
     /// For a duplicate of a number on another list: that list.
-    pub first_list: Option<&'a str>,
+    pub first_list: Option<String>,
 }
 
-impl<'a> From<&'a Rejection> for ErrorLogEntry<'a> {
-    fn from(rejection: &'a Rejection) -> Self {
+impl From<&Rejection> for ErrorLogEntry {
+    fn from(rejection: &Rejection) -> Self {
         let first = match &rejection.reason {
             Reason::Duplicate(first) => Some(first),
             _ => None,
         };
         Self {
             line: rejection.line,
-            column: rejection.column.as_deref().unwrap_or(""),
-            value: &rejection.value,
-            code: rejection.reason.code(),
+            column: rejection.column.clone().unwrap_or_default(),
+            value: rejection.value.clone(),
+            code: rejection.reason.code().to_string(),
             message: rejection.reason.to_string(),
             first_line: first.map(|first| first.line),
-            first_list: first.and_then(|first| first.list.as_deref()),
+            first_list: first.and_then(|first| first.list.clone()),
         }
     }
 }
@@ -78,8 +79,14 @@ impl<W: Write> CsvErrorLog<W> {
     /// Appends the rejections of one row.
     pub fn write(&mut self, rejections: &[Rejection]) -> Result<(), ReportError> {
         for rejection in rejections {
-            self.writer.serialize(ErrorLogEntry::from(rejection))?;
+            self.write_entry(&ErrorLogEntry::from(rejection))?;
         }
+        Ok(())
+    }
+
+    /// Appends one entry (e.g. read back from a store).
+    pub fn write_entry(&mut self, entry: &ErrorLogEntry) -> Result<(), ReportError> {
+        self.writer.serialize(entry)?;
         Ok(())
     }
 
@@ -112,11 +119,17 @@ impl<W: Write> JsonErrorLog<W> {
     /// Appends the rejections of one row.
     pub fn write(&mut self, rejections: &[Rejection]) -> Result<(), ReportError> {
         for rejection in rejections {
-            self.destination
-                .write_all(if self.written { b",\n  " } else { b"\n  " })?;
-            serde_json::to_writer(&mut self.destination, &ErrorLogEntry::from(rejection))?;
-            self.written = true;
+            self.write_entry(&ErrorLogEntry::from(rejection))?;
         }
+        Ok(())
+    }
+
+    /// Appends one entry (e.g. read back from a store).
+    pub fn write_entry(&mut self, entry: &ErrorLogEntry) -> Result<(), ReportError> {
+        self.destination
+            .write_all(if self.written { b",\n  " } else { b"\n  " })?;
+        serde_json::to_writer(&mut self.destination, entry)?;
+        self.written = true;
         Ok(())
     }
 
@@ -132,7 +145,7 @@ impl<W: Write> JsonErrorLog<W> {
 /// Counts for the end of an import. `rows_read = imported + rejected + duplicates`: a
 /// duplicate is counted apart from the rejected rows (it is also in the error log, code
 /// `duplicate`).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ImportSummary {
     /// Rows the importer produced (including unreadable ones).
     pub rows_read: u64,
@@ -143,9 +156,13 @@ pub struct ImportSummary {
     /// Rows rejected for a reason other than being a duplicate.
     pub rejected: u64,
     /// Rejected cells by reason code (a row can have several).
-    pub rejected_by_reason: BTreeMap<&'static str, u64>,
+    pub rejected_by_reason: BTreeMap<String, u64>,
     /// Rows dropped as duplicates of an earlier row or a known list.
     pub duplicates: u64,
+    /// Of the imported, numbers on the suppression list: imported as `opted_out`, never sent
+    /// (counted by the caller that knows the list, see [`ImportSummary::record_opted_out`]).
+    #[serde(default)]
+    pub opted_out: u64,
 }
 
 impl ImportSummary {
@@ -166,6 +183,11 @@ impl ImportSummary {
         }
     }
 
+    /// Counts an imported number found on the suppression list.
+    pub fn record_opted_out(&mut self) {
+        self.opted_out += 1;
+    }
+
     /// Counts a rejected row (its rejections, as returned by the normaliser).
     pub fn record_rejected(&mut self, rejections: &[Rejection]) {
         self.rows_read += 1;
@@ -177,10 +199,13 @@ impl ImportSummary {
         } else {
             self.rejected += 1;
             for rejection in rejections {
-                *self
-                    .rejected_by_reason
-                    .entry(rejection.reason.code())
-                    .or_default() += 1;
+                let code = rejection.reason.code();
+                match self.rejected_by_reason.get_mut(code) {
+                    Some(count) => *count += 1,
+                    None => {
+                        self.rejected_by_reason.insert(code.to_string(), 1);
+                    }
+                }
             }
         }
     }

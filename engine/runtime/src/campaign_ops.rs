@@ -9,7 +9,8 @@ use chrono::{DateTime, Utc};
 use crate::engine::{Loaded, Runtime, RuntimeError, compile_campaign};
 use crate::lifecycle::{CampaignState, LifecycleAction, transition};
 use crate::records::{
-    CampaignId, CampaignRecord, Phase, RecipientRecord, RecipientSeq, RecipientStatus,
+    CampaignId, CampaignRecord, ListRecord, ListState, Phase, RecipientRecord, RecipientSeq,
+    RecipientStatus,
 };
 use crate::store::Changes;
 
@@ -40,18 +41,37 @@ impl Runtime {
         for (seq, (phone, fields)) in recipients.into_iter().enumerate() {
             changes.add_recipient(
                 id,
-                &RecipientRecord {
-                    seq: seq as u64,
-                    phone,
-                    fields,
-                },
+                &RecipientRecord::new(seq as u64, phone, fields),
             );
             record.recipients += 1;
             if record.recipients.is_multiple_of(10_000) {
                 self.store.commit(std::mem::take(&mut changes))?;
             }
         }
-        // The campaign appears only once all its recipients are in.
+        // The campaign appears only once all its recipients are in, as one ready list.
+        if record.recipients > 0 {
+            changes.put_list(
+                id,
+                &ListRecord {
+                    id: 0,
+                    name: "initial".into(),
+                    source: "created with the campaign".into(),
+                    state: ListState::Ready,
+                    region: String::new(),
+                    timezone: None,
+                    infer_timezone: false,
+                    start: None,
+                    end: None,
+                    imported_at: record.created_at,
+                    first_seq: 0,
+                    summary: switchboard_import::ImportSummary {
+                        rows_read: record.recipients,
+                        imported: record.recipients,
+                        ..Default::default()
+                    },
+                },
+            );
+        }
         changes.put_campaign(&record);
         self.store.commit(changes)?;
         self.store.flush()?;
@@ -102,27 +122,28 @@ impl Runtime {
         let mut changes = Changes::new();
         self.set_state(id, LifecycleAction::Start, &mut changes)?;
         let now = self.clock.now();
-        let seqs: Vec<RecipientSeq> = self
+        // Every unfinished run, when it next needs attention (a list that starts later keeps
+        // its recipients asleep until then).
+        let wakes: Vec<(RecipientSeq, DateTime<Utc>)> = self
             .store
             .runs(id)
             .filter_map(Result::ok)
             .filter(|(_, run)| !run.is_done())
-            .map(|(seq, _)| seq)
+            .map(|(seq, run)| (seq, run.wake_at().unwrap_or(now).max(now)))
             .collect();
         self.store.commit(changes)?;
-        self.wake_all(id, &seqs, now)
+        self.wake_all(id, &wakes)
     }
 
     fn wake_all(
         &mut self,
         id: CampaignId,
-        seqs: &[RecipientSeq],
-        at: DateTime<Utc>,
+        wakes: &[(RecipientSeq, DateTime<Utc>)],
     ) -> Result<(), RuntimeError> {
-        for chunk in seqs.chunks(10_000) {
+        for chunk in wakes.chunks(10_000) {
             let mut changes = Changes::new();
-            for seq in chunk {
-                changes.wake(id, *seq, at);
+            for (seq, at) in chunk {
+                changes.wake(id, *seq, *at);
             }
             self.store.commit(changes)?;
         }

@@ -28,7 +28,8 @@ use crate::pacing::{Limits, Pacer, RoundRobin, sticky_index};
 use crate::program::{CompileError, Program};
 use crate::provider::Provider;
 use crate::records::{
-    CampaignId, CampaignRecord, MessageRecord, Outbound, RecipientRecord, RecipientSeq, RunState,
+    CampaignId, CampaignRecord, ListId, ListRecord, ListState, MessageRecord, Outbound,
+    RecipientRecord, RecipientSeq, RunState,
 };
 use crate::send_window::SendPolicy;
 use crate::store::{Changes, Store, StoreError};
@@ -56,6 +57,9 @@ pub enum RuntimeError {
         /// Why.
         source: IllegalTransition,
     },
+    /// A list import was refused or stopped.
+    #[error(transparent)]
+    List(#[from] crate::lists::ListImportError),
     /// The campaign cannot start without an opt-in acknowledgment.
     #[error("campaign {0} cannot start: its workflow has no `consent: {{ acknowledged: true }}`")]
     NoConsent(CampaignId),
@@ -105,16 +109,28 @@ pub(crate) struct Loaded {
     /// The same, typed, for expressions (built once: every expression's scope shares it).
     pub(crate) rhai_variables: rhai::Map,
     pub(crate) declared_fields: Vec<String>,
+    /// The outreach end of each list that has one.
+    pub(crate) list_ends: HashMap<ListId, DateTime<Utc>>,
 }
 
 impl Loaded {
-    /// A recipient's timezone: their field when it names a valid zone, else the default.
+    /// A recipient's timezone: their field when it names a valid zone, else the zone their
+    /// import resolved (column, number's region, list default), else the campaign's default.
     fn timezone_of(&self, recipient: &RecipientRecord) -> Tz {
         recipient
             .fields
             .get(&self.timezone_field)
+            .or(recipient.timezone.as_ref())
             .and_then(|name| name.parse::<Timezone>().ok())
             .map_or(self.default_timezone, |tz| tz.0)
+    }
+
+    /// Remembers what the runtime needs of a ready list (its end).
+    pub(crate) fn note_list(&mut self, list: &ListRecord) {
+        match list.end {
+            Some(end) => self.list_ends.insert(list.id, end),
+            None => self.list_ends.remove(&list.id),
+        };
     }
 }
 
@@ -181,6 +197,7 @@ impl Runtime {
         for record in runtime.store.campaigns()? {
             runtime.load(record)?;
         }
+        runtime.recover_lists()?;
         // The outbox is read once: what was in flight counts against today's budgets, and is
         // then reconciled.
         let pending = runtime.store.pending_intents()?;
@@ -260,8 +277,15 @@ impl Runtime {
                 .iter()
                 .flat_map(|fields| fields.keys().cloned())
                 .collect(),
+            list_ends: HashMap::new(),
             record,
         };
+        let mut loaded = loaded;
+        for list in self.store.lists(loaded.record.id)? {
+            if list.state == ListState::Ready {
+                loaded.note_list(&list);
+            }
+        }
         self.campaigns.insert(loaded.record.id, loaded);
         Ok(())
     }
@@ -462,6 +486,7 @@ impl Runtime {
         };
         let timezone = loaded.timezone_of(recipient);
         let loaded = &*loaded;
+        let list_end = loaded.list_ends.get(&recipient.list).copied();
         let mut env = Env {
             now,
             campaign: id,
@@ -473,6 +498,7 @@ impl Runtime {
             account: &loaded.account,
             count_segments: loaded.count_segments,
             suppressed,
+            list_end,
             variables: &loaded.variables,
             rhai_variables: &loaded.rhai_variables,
             declared_fields: &loaded.declared_fields,

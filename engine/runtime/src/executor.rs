@@ -55,6 +55,8 @@ pub struct Env<'a> {
     pub count_segments: bool,
     /// Whether the recipient's number is suppressed (opted out).
     pub suppressed: bool,
+    /// When outreach to the recipient's list ends (nothing is sent from then on).
+    pub list_end: Option<DateTime<Utc>>,
     /// Workflow variables as template text.
     pub variables: &'a BTreeMap<String, String>,
     /// Workflow variables as Rhai values (`vars`): numbers and flags keep their type.
@@ -371,7 +373,12 @@ fn send_step(
         );
         return SendStep::Wait;
     }
-    match env.policy.next_open(env.now, env.timezone) {
+    let next_open = match (env.policy.next_open(env.now, env.timezone), env.list_end) {
+        (NextOpen::Now, Some(end)) if env.now >= end => NextOpen::Never,
+        (NextOpen::At(at), Some(end)) if at >= end => NextOpen::Never,
+        (next_open, _) => next_open,
+    };
+    match next_open {
         NextOpen::Now => {}
         NextOpen::At(until) => {
             run.phase = Phase::Sleeping { until };
@@ -385,7 +392,7 @@ fn send_step(
                 run.status
             };
             let message = format!(
-                "the campaign ended before message `{}` could be sent",
+                "the campaign (or the recipient's list) ended before message `{}` could be sent",
                 send.id
             );
             finish(
@@ -462,6 +469,14 @@ fn scope<'s>(
             .or_insert_with(|| "".into());
     }
     fields.insert("phone".into(), recipient.phone.clone().into());
+    // What the import learnt of the number, for filters (`recipient.landline`).
+    let number_type = recipient.number_type.as_deref().unwrap_or("");
+    fields
+        .entry("number_type".into())
+        .or_insert_with(|| number_type.into());
+    fields
+        .entry("landline".into())
+        .or_insert_with(|| matches!(number_type, "fixed_line").into());
     let mut campaign = rhai::Map::new();
     campaign.insert("id".into(), Dynamic::from(env.campaign as i64));
     let mut scope = Scope::new();

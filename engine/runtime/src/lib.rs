@@ -14,6 +14,8 @@
 //! - [`sled_store`]: that interface on sled.
 //! - [`engine`]: the driver: wake-ups, group commit, provider calls after commit.
 //! - [`campaign_ops`]: operator actions on campaigns (create, start, stop, retry, ...).
+//! - [`lists`]: recipient lists: staged, atomic list imports with per-list start, end,
+//!   region and timezone.
 //! - `dispatch`: provider calls, concurrent across sender numbers; `recovery`: start-up
 //!   reconciliation of interrupted sends and of rate limiters.
 #![deny(missing_docs)]
@@ -24,6 +26,7 @@ mod dispatch;
 pub mod engine;
 pub mod executor;
 pub mod lifecycle;
+pub mod lists;
 pub mod pacing;
 pub mod program;
 pub mod provider;

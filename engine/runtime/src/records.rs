@@ -88,6 +88,81 @@ pub struct RecipientRecord {
     pub phone: String,
     /// Every imported column (template fields).
     pub fields: BTreeMap<String, String>,
+    /// The list it was imported with.
+    #[serde(default)]
+    pub list: ListId,
+    /// Its row in that list's file (its position when the list had no file).
+    #[serde(default)]
+    pub line: u64,
+    /// The number's type (`mobile`, `fixed_line`, ...) when the import could tell.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub number_type: Option<String>,
+    /// The IANA timezone the import resolved (its column, the number's region, the list's
+    /// default), used when the workflow's timezone field is absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timezone: Option<String>,
+}
+
+impl RecipientRecord {
+    /// A recipient with only a number and fields (no list information).
+    pub fn new(seq: RecipientSeq, phone: String, fields: BTreeMap<String, String>) -> Self {
+        Self {
+            seq,
+            phone,
+            fields,
+            list: 0,
+            line: seq + 1,
+            number_type: None,
+            timezone: None,
+        }
+    }
+}
+
+/// Identifies a list within its campaign.
+pub type ListId = u32;
+
+/// Where a list import stands. A list's recipients take part in the campaign only once it is
+/// `Ready`: an import is staged first, so it lands whole or not at all.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ListState {
+    /// Rows are being staged; a crash now discards the import.
+    Importing,
+    /// Every row is staged and the import is being moved into the campaign; a crash now
+    /// finishes the move at the next start.
+    Committing,
+    /// Its recipients are part of the campaign.
+    Ready,
+}
+
+/// A recipient list of a campaign: its settings, where its rows came from, what the import
+/// found.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ListRecord {
+    /// Its id within the campaign.
+    pub id: ListId,
+    /// Display name (unique within the campaign).
+    pub name: String,
+    /// The file it was imported from (a name, for people).
+    pub source: String,
+    /// Import state.
+    pub state: ListState,
+    /// Region for numbers written without a country code (ISO 3166 alpha-2).
+    pub region: String,
+    /// Timezone of recipients whose row names none.
+    pub timezone: Option<String>,
+    /// Whether a missing timezone is inferred from a number's region when it has one zone.
+    pub infer_timezone: bool,
+    /// Outreach to this list starts no earlier than this.
+    pub start: Option<DateTime<Utc>>,
+    /// Outreach to this list ends: its recipients not reached by then expire.
+    pub end: Option<DateTime<Utc>>,
+    /// When the import began.
+    pub imported_at: DateTime<Utc>,
+    /// The seq of its first recipient (set when it commits).
+    pub first_seq: RecipientSeq,
+    /// What the import found.
+    pub summary: switchboard_import::ImportSummary,
 }
 
 /// A recipient's status, as operators see it.

@@ -16,10 +16,14 @@
 //! | `waiters`     | phone bytes · 0x00 · campaign u64            | seq u64            |
 //! | `suppression` | phone bytes                                  | JSON note          |
 //! | `counters`    | campaign u64 · status u8                     | count u64          |
+//! | `lists`       | campaign u64 · list u32                      | `ListRecord`       |
+//! | `staging`     | campaign u64 · list u32 · row u64            | `StagedRecipient`  |
+//! | `rejections`  | campaign u64 · list u32 · n u64              | `ErrorLogEntry`    |
 //!
 //! Ordering contracts: `timers` sorts a campaign's wake-ups by due time, so "what is due"
 //! is one range scan from the campaign's first key up to `now`. `outbox` holds exactly the
 //! intents whose result is not recorded: after a crash, it is the list to reconcile.
+//! `staging` holds the rows of list imports that have not landed yet (see [`crate::lists`]).
 //!
 //! Storage sits behind [`Backend`], a narrow key-value interface (get, prefix scan, bounded
 //! range, atomic apply, flush): [`crate::sled_store`] implements it on sled; a distributed
@@ -39,9 +43,10 @@ use chrono::{DateTime, Utc};
 use crate::sled_store::SledBackend;
 
 use crate::records::{
-    CampaignId, CampaignRecord, MessageRecord, Phase, RecipientRecord, RecipientSeq,
-    RecipientStatus, RecordError, RunState, decode, encode,
+    CampaignId, CampaignRecord, ListId, ListRecord, MessageRecord, Phase, RecipientRecord,
+    RecipientSeq, RecipientStatus, RecordError, RunState, decode, encode,
 };
+use switchboard_import::ErrorLogEntry;
 
 /// A store operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -85,11 +90,17 @@ pub enum Table {
     Suppression,
     /// Exact per-status counts.
     Counters,
+    /// Recipient lists.
+    Lists,
+    /// Rows of list imports that have not landed.
+    Staging,
+    /// The error log of each list import.
+    Rejections,
 }
 
 impl Table {
     /// Every table, in a fixed order (used for transactions).
-    pub const ALL: [Table; 9] = [
+    pub const ALL: [Table; 12] = [
         Table::Campaigns,
         Table::Recipients,
         Table::Runs,
@@ -99,6 +110,9 @@ impl Table {
         Table::Waiters,
         Table::Suppression,
         Table::Counters,
+        Table::Lists,
+        Table::Staging,
+        Table::Rejections,
     ];
 
     /// The table's name (the sled tree's name).
@@ -113,6 +127,9 @@ impl Table {
             Table::Waiters => "waiters",
             Table::Suppression => "suppression",
             Table::Counters => "counters",
+            Table::Lists => "lists",
+            Table::Staging => "staging",
+            Table::Rejections => "rejections",
         }
     }
 
@@ -123,6 +140,7 @@ impl Table {
 }
 
 use Table::{Campaigns as CAMPAIGNS, Counters as COUNTERS, Messages as MESSAGES, Outbox as OUTBOX};
+use Table::{Lists as LISTS, Rejections as REJECTIONS, Staging as STAGING};
 use Table::{
     Recipients as RECIPIENTS, Runs as RUNS, Suppression as SUPPRESSION, Timers as TIMERS,
     Waiters as WAITERS,
@@ -198,6 +216,22 @@ fn message_key(campaign: CampaignId, seq: RecipientSeq, pc: u32, attempt: u32) -
     key[..16].copy_from_slice(&recipient_key(campaign, seq));
     key[16..20].copy_from_slice(&pc.to_be_bytes());
     key[20..].copy_from_slice(&attempt.to_be_bytes());
+    key
+}
+
+/// `campaign · list`.
+fn list_key(campaign: CampaignId, list: ListId) -> [u8; 12] {
+    let mut key = [0u8; 12];
+    key[..8].copy_from_slice(&campaign.to_be_bytes());
+    key[8..].copy_from_slice(&list.to_be_bytes());
+    key
+}
+
+/// `campaign · list · n` (staged rows, rejections).
+fn list_row_key(campaign: CampaignId, list: ListId, n: u64) -> [u8; 20] {
+    let mut key = [0u8; 20];
+    key[..12].copy_from_slice(&list_key(campaign, list));
+    key[12..].copy_from_slice(&n.to_be_bytes());
     key
 }
 
@@ -279,11 +313,61 @@ impl Changes {
 
     /// Adds a recipient and its (not started) run.
     pub fn add_recipient(&mut self, campaign: CampaignId, recipient: &RecipientRecord) {
+        self.add_recipient_with_run(campaign, recipient, &RunState::new());
+    }
+
+    /// Adds a recipient with the run it starts with (a list's later start, an opted-out
+    /// number), and the run's timer if it has one.
+    pub fn add_recipient_with_run(
+        &mut self,
+        campaign: CampaignId,
+        recipient: &RecipientRecord,
+        run: &RunState,
+    ) {
         let key = recipient_key(campaign, recipient.seq);
         self.put(RECIPIENTS, &key, encode(recipient));
-        let run = RunState::new();
-        self.put(RUNS, &key, encode(&run));
+        self.put(RUNS, &key, encode(run));
+        if let Some(at) = run.wake_at() {
+            self.wake(campaign, recipient.seq, at);
+        }
         self.count(campaign, run.status, 1);
+    }
+
+    /// Saves a list.
+    pub fn put_list(&mut self, campaign: CampaignId, list: &ListRecord) {
+        self.put(LISTS, &list_key(campaign, list.id), encode(list));
+    }
+
+    /// Removes a list record.
+    pub fn remove_list(&mut self, campaign: CampaignId, list: ListId) {
+        self.remove(LISTS, &list_key(campaign, list));
+    }
+
+    /// Stages row `n` of a list import.
+    pub fn stage<T: serde::Serialize>(
+        &mut self,
+        campaign: CampaignId,
+        list: ListId,
+        n: u64,
+        row: &T,
+    ) {
+        self.put(STAGING, &list_row_key(campaign, list, n), encode(row));
+    }
+
+    /// Removes staged row `n` of a list import.
+    pub fn unstage(&mut self, campaign: CampaignId, list: ListId, n: u64) {
+        self.remove(STAGING, &list_row_key(campaign, list, n));
+    }
+
+    /// Appends entry `n` of a list import's error log.
+    pub fn add_rejection(
+        &mut self,
+        campaign: CampaignId,
+        list: ListId,
+        n: u64,
+        entry: &ErrorLogEntry,
+    ) {
+        self.put(REJECTIONS, &list_row_key(campaign, list, n), encode(entry));
     }
 
     fn count(&mut self, campaign: CampaignId, status: RecipientStatus, delta: i64) {
@@ -454,25 +538,94 @@ impl Store {
             changes.remove(WAITERS, &waiter_key(phone, id));
         }
         self.commit(changes)?;
-        for table in [RECIPIENTS, RUNS, TIMERS, OUTBOX, MESSAGES, COUNTERS] {
-            loop {
-                let keys: Vec<Vec<u8>> = self
-                    .backend
-                    .scan(table, &id.to_be_bytes())
-                    .take(10_000)
-                    .map(|entry| entry.map(|(key, _)| key))
-                    .collect::<Result<_, _>>()?;
-                if keys.is_empty() {
-                    break;
-                }
-                let mut changes = Changes::new();
-                for key in keys {
-                    changes.remove(table, &key);
-                }
-                self.commit(changes)?;
-            }
+        for table in [
+            RECIPIENTS, RUNS, TIMERS, OUTBOX, MESSAGES, COUNTERS, LISTS, STAGING, REJECTIONS,
+        ] {
+            self.remove_prefix(table, &id.to_be_bytes())?;
         }
         self.flush()
+    }
+
+    /// Removes every entry of `table` under `prefix`, in chunks.
+    pub(crate) fn remove_prefix(&self, table: Table, prefix: &[u8]) -> Result<(), StoreError> {
+        loop {
+            let keys: Vec<Vec<u8>> = self
+                .backend
+                .scan(table, prefix)
+                .take(10_000)
+                .map(|entry| entry.map(|(key, _)| key))
+                .collect::<Result<_, _>>()?;
+            if keys.is_empty() {
+                return Ok(());
+            }
+            let mut changes = Changes::new();
+            for key in keys {
+                changes.remove(table, &key);
+            }
+            self.commit(changes)?;
+        }
+    }
+
+    /// Removes a list import's staged rows and error log (an import that did not land).
+    pub(crate) fn discard_list_rows(
+        &self,
+        campaign: CampaignId,
+        list: ListId,
+    ) -> Result<(), StoreError> {
+        let prefix = list_key(campaign, list);
+        self.remove_prefix(STAGING, &prefix)?;
+        self.remove_prefix(REJECTIONS, &prefix)
+    }
+
+    /// A list.
+    pub fn list(&self, campaign: CampaignId, list: ListId) -> Result<Option<ListRecord>, StoreError> {
+        self.read(LISTS, &list_key(campaign, list))
+    }
+
+    /// A campaign's lists (every state), by id.
+    pub fn lists(&self, campaign: CampaignId) -> Result<Vec<ListRecord>, StoreError> {
+        self.scan_records(LISTS, &campaign.to_be_bytes())
+            .map(|entry| entry.map(|(_, record)| record))
+            .collect()
+    }
+
+    /// Up to `limit` staged rows of a list import, in row order, with their row numbers.
+    pub(crate) fn staged<T: serde::de::DeserializeOwned>(
+        &self,
+        campaign: CampaignId,
+        list: ListId,
+        limit: usize,
+    ) -> Result<Vec<(u64, T)>, StoreError> {
+        self.scan_records(STAGING, &list_key(campaign, list))
+            .take(limit)
+            .map(|entry| {
+                let (key, row) = entry?;
+                let n = key
+                    .get(12..20)
+                    .and_then(|b| b.try_into().ok())
+                    .map_or(0, u64::from_be_bytes);
+                Ok((n, row))
+            })
+            .collect()
+    }
+
+    /// A list import's error log, in order.
+    pub fn rejections(
+        &self,
+        campaign: CampaignId,
+        list: ListId,
+    ) -> impl Iterator<Item = Result<ErrorLogEntry, StoreError>> + '_ {
+        self.scan_records(REJECTIONS, &list_key(campaign, list))
+            .map(|entry| entry.map(|(_, record)| record))
+    }
+
+    /// Every recipient of a campaign, in seq order.
+    pub fn recipients(
+        &self,
+        campaign: CampaignId,
+    ) -> impl Iterator<Item = Result<RecipientRecord, StoreError>> + '_ {
+        self.scan_records(RECIPIENTS, &campaign.to_be_bytes())
+            .map(|entry| entry.map(|(_, record)| record))
     }
 
     /// A campaign.
@@ -641,11 +794,7 @@ mod tests {
     }
 
     fn recipient(seq: u64) -> RecipientRecord {
-        RecipientRecord {
-            seq,
-            phone: format!("+1416555{seq:04}"),
-            fields: BTreeMap::new(),
-        }
+        RecipientRecord::new(seq, format!("+1416555{seq:04}"), BTreeMap::new())
     }
 
     #[test]

@@ -1,0 +1,576 @@
+//! Recipient lists. A campaign holds several, each with its own outreach start (and optional
+//! end) and its own default region and timezone. Rows arrive one at a time (from an importer
+//! plugin, via the caller) and are normalised with [`switchboard_import`]; the import lands
+//! whole or not at all:
+//!
+//! 1. [`Runtime::begin_list`] records the list as `importing`; [`ListImport::push_row`]
+//!    normalises each row and stages the valid ones (the `staging` table) and the error log
+//!    (`rejections`) in batches, so memory stays flat whatever the file's size. Nothing is part
+//!    of the campaign yet; an error, [`Runtime::abort_list`] or a crash discards it all.
+//! 2. [`Runtime::commit_list`] marks the list `committing` (durably), then moves the staged
+//!    rows into the campaign in batches — each batch one transaction that also removes what it
+//!    moved — and marks the list `ready`. A crash during the move finishes it at the next start
+//!    ([`Runtime::recover_lists`]), so once committing begins, every valid row lands.
+//!
+//! Duplicates are looked for in the file and across the campaign's other lists (first wins);
+//! numbers on the suppression list are imported as `opted_out`, finished, and never sent.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use switchboard_import::dedupe::NotE164;
+use switchboard_import::limits::RowCounter;
+use switchboard_import::{
+    Deduper, ErrorLogEntry, HeaderError, HeaderMapping, HeaderOverrides, ImportLimits,
+    ImportSummary, LimitError, ListSettings, Recipient, Region, Rejection, RowNormaliser,
+    TimezonePolicy,
+};
+use switchboard_model::timezone::Timezone;
+
+use crate::engine::{Runtime, RuntimeError};
+use crate::lifecycle::CampaignState;
+use crate::records::{
+    CampaignId, ListId, ListRecord, ListState, Phase, Reason, RecipientRecord, RecipientStatus,
+    RunState,
+};
+use crate::store::{Changes, Store, StoreError};
+
+/// Rows staged (or moved into the campaign) per transaction.
+const BATCH_ROWS: usize = 10_000;
+
+/// What an operator asks for when importing a list.
+#[derive(Debug, Clone)]
+pub struct NewList {
+    /// Display name, unique within the campaign.
+    pub name: String,
+    /// Where the rows come from (a file name, for people).
+    pub source: String,
+    /// Region of numbers written without a country code.
+    pub region: Region,
+    /// Timezone of recipients whose row names none.
+    pub timezone: Option<Timezone>,
+    /// Infer a missing timezone from the number's region when that region has one zone.
+    pub infer_timezone: bool,
+    /// Outreach to the list starts no earlier than this.
+    pub start: Option<DateTime<Utc>>,
+    /// Outreach to the list ends then: its recipients not reached expire.
+    pub end: Option<DateTime<Utc>>,
+    /// Explicit column choices (`phone=Mobile`), before the recognised spellings.
+    pub overrides: HeaderOverrides,
+    /// Size limits.
+    pub limits: ImportLimits,
+}
+
+impl NewList {
+    /// A list named `name` from `source` with a default region and everything else default.
+    pub fn new(name: impl Into<String>, source: impl Into<String>, region: Region) -> Self {
+        Self {
+            name: name.into(),
+            source: source.into(),
+            region,
+            timezone: None,
+            infer_timezone: true,
+            start: None,
+            end: None,
+            overrides: HeaderOverrides::new(),
+            limits: ImportLimits::default(),
+        }
+    }
+}
+
+/// Why a list import was refused or stopped. Nothing of it lands.
+#[derive(Debug, thiserror::Error)]
+pub enum ListImportError {
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The campaign cannot take a new list in its state.
+    #[error("campaign {campaign} is {state:?}: lists can be added while it is a draft, scheduled, sending or paused")]
+    CampaignClosed {
+        /// Which campaign.
+        campaign: CampaignId,
+        /// Its state.
+        state: CampaignState,
+    },
+    /// Another list has that name.
+    #[error("campaign {campaign} already has a list named {name:?}")]
+    NameTaken {
+        /// Which campaign.
+        campaign: CampaignId,
+        /// The name.
+        name: String,
+    },
+    /// Another import into the same campaign is under way.
+    #[error("campaign {campaign} is already importing list {name:?}; try again when it ends")]
+    Busy {
+        /// Which campaign.
+        campaign: CampaignId,
+        /// The list being imported.
+        name: String,
+    },
+    /// The outreach end is not after its start.
+    #[error("the list's end ({end}) must be after its start ({start})")]
+    EndBeforeStart {
+        /// Start.
+        start: DateTime<Utc>,
+        /// End.
+        end: DateTime<Utc>,
+    },
+    /// The header row cannot be used (no phone column, an override names no column, ...).
+    #[error(transparent)]
+    Headers(#[from] HeaderError),
+    /// The file exceeds a limit.
+    #[error(transparent)]
+    Limit(#[from] LimitError),
+    /// The file holds no rows at all (empty, or a header row only).
+    #[error("the file has no recipient rows (it is empty or has only a header row); nothing was imported")]
+    NoRows,
+    /// A stored number is not E.164 (a corrupt store).
+    #[error("a recipient already in the campaign has a malformed number: {0}")]
+    StoredNumber(#[from] NotE164),
+}
+
+/// A valid row waiting in `staging` for its list to commit.
+#[derive(Debug, Serialize, Deserialize)]
+struct StagedRecipient {
+    recipient: RecipientRecord,
+    opted_out: bool,
+}
+
+/// A list import under way: push rows, then [`Runtime::commit_list`] (or
+/// [`Runtime::abort_list`]). Memory holds the numbers seen (for duplicates) and one batch.
+#[derive(Debug)]
+pub struct ListImport {
+    store: Store,
+    campaign: CampaignId,
+    record: ListRecord,
+    overrides: HeaderOverrides,
+    settings: ListSettings,
+    rows: RowCounter,
+    /// The other lists' numbers, until the header row is known and the normaliser is built.
+    seeded: Option<Deduper>,
+    normaliser: Option<RowNormaliser>,
+    batch: Changes,
+    batch_rows: usize,
+    /// Valid rows staged so far (their index is their offset in the list).
+    staged: u64,
+    /// Error log entries written so far.
+    logged: u64,
+}
+
+impl ListImport {
+    /// The list as it stands (its summary grows as rows are pushed).
+    pub fn list(&self) -> &ListRecord {
+        &self.record
+    }
+
+    /// The counts so far.
+    pub fn summary(&self) -> &ImportSummary {
+        &self.record.summary
+    }
+
+    /// The campaign it imports into.
+    pub fn campaign(&self) -> CampaignId {
+        self.campaign
+    }
+
+    /// One row: `(column, value)` pairs in file order, `line` its line in the file. A row
+    /// that is not valid goes to the error log and the import goes on; a limit, or a header
+    /// row without a phone column, stops it (`Err`: abort the import).
+    pub fn push_row(
+        &mut self,
+        line: u64,
+        cells: Vec<(String, String)>,
+    ) -> Result<(), ListImportError> {
+        self.rows.count(line, cells.len())?;
+        if self.normaliser.is_none() {
+            let headers: Vec<&str> = cells.iter().map(|(column, _)| column.as_str()).collect();
+            let mapping = HeaderMapping::new(&headers, &self.overrides)?;
+            let deduper = self.seeded.take().unwrap_or_default();
+            self.normaliser = Some(RowNormaliser::with_deduper(
+                mapping,
+                self.settings,
+                deduper,
+            ));
+        }
+        let Some(normaliser) = self.normaliser.as_mut() else {
+            return Ok(());
+        };
+        let outcome = normaliser.normalise(line, cells);
+        self.record.summary.record(&outcome);
+        match outcome {
+            Ok(recipient) => self.stage(recipient)?,
+            Err(rejections) => self.log(&rejections)?,
+        }
+        Ok(())
+    }
+
+    /// A row the importer could not read (its message says why); the import goes on.
+    pub fn push_unreadable(&mut self, line: u64, message: &str) -> Result<(), ListImportError> {
+        self.rows.count(line, 0)?;
+        let rejections = [Rejection::unreadable(line, message)];
+        self.record.summary.record_rejected(&rejections);
+        self.log(&rejections)
+    }
+
+    fn stage(&mut self, recipient: Recipient) -> Result<(), ListImportError> {
+        let opted_out = self.store.is_suppressed(&recipient.phone)?;
+        if opted_out {
+            self.record.summary.record_opted_out();
+        }
+        let record = recipient_record(recipient, self.record.id);
+        self.batch.stage(
+            self.campaign,
+            self.record.id,
+            self.staged,
+            &StagedRecipient {
+                recipient: record,
+                opted_out,
+            },
+        );
+        self.staged += 1;
+        self.count_batch_row()
+    }
+
+    fn log(&mut self, rejections: &[Rejection]) -> Result<(), ListImportError> {
+        for rejection in rejections {
+            self.batch.add_rejection(
+                self.campaign,
+                self.record.id,
+                self.logged,
+                &ErrorLogEntry::from(rejection),
+            );
+            self.logged += 1;
+        }
+        self.count_batch_row()
+    }
+
+    fn count_batch_row(&mut self) -> Result<(), ListImportError> {
+        self.batch_rows += 1;
+        if self.batch_rows >= BATCH_ROWS {
+            self.write_batch()?;
+        }
+        Ok(())
+    }
+
+    fn write_batch(&mut self) -> Result<(), ListImportError> {
+        self.batch_rows = 0;
+        self.store.commit(std::mem::take(&mut self.batch))?;
+        Ok(())
+    }
+}
+
+/// The stored form of a normalised row: the name, last name and company become fields under
+/// their role keys (`{name}` in templates), like every other column.
+fn recipient_record(recipient: Recipient, list: ListId) -> RecipientRecord {
+    let mut fields: BTreeMap<String, String> = recipient.fields;
+    for (key, value) in [
+        ("name", recipient.name),
+        ("last_name", recipient.last_name),
+        ("company", recipient.company),
+    ] {
+        if let Some(value) = value {
+            fields.insert(key.to_string(), value);
+        }
+    }
+    RecipientRecord {
+        seq: 0,
+        phone: recipient.phone,
+        fields,
+        list,
+        line: recipient.line,
+        number_type: Some(recipient.number_type.as_str().to_string()),
+        timezone: recipient.timezone.map(|tz| tz.0.name().to_string()),
+    }
+}
+
+/// The run a recipient starts with: finished for an opted-out number, asleep until the list's
+/// start when that is later than `now`, else not started.
+fn initial_run(opted_out: bool, start: Option<DateTime<Utc>>, now: DateTime<Utc>) -> RunState {
+    let mut run = RunState::new();
+    if opted_out {
+        run.phase = Phase::Done;
+        run.status = RecipientStatus::OptedOut;
+        run.reason = Some(Reason {
+            code: "opted-out".into(),
+            message: "the number was on the suppression list when its list was imported".into(),
+        });
+    } else if let Some(start) = start.filter(|start| *start > now) {
+        run.phase = Phase::Sleeping { until: start };
+    }
+    run
+}
+
+/// Whether a campaign in `state` accepts a new list.
+fn accepts_lists(state: CampaignState) -> bool {
+    matches!(
+        state,
+        CampaignState::Draft
+            | CampaignState::Scheduled
+            | CampaignState::Sending
+            | CampaignState::Paused
+    )
+}
+
+impl Runtime {
+    /// Begins importing a list into `campaign`. Refused when the campaign is finished, the
+    /// name is taken, another import into the campaign is under way, or the end is not after
+    /// the start.
+    pub fn begin_list(
+        &mut self,
+        campaign: CampaignId,
+        new: NewList,
+    ) -> Result<ListImport, RuntimeError> {
+        let state = self.loaded(campaign)?.record.state;
+        if !accepts_lists(state) {
+            return Err(ListImportError::CampaignClosed { campaign, state }.into());
+        }
+        if let (Some(start), Some(end)) = (new.start, new.end)
+            && end <= start
+        {
+            return Err(ListImportError::EndBeforeStart { start, end }.into());
+        }
+        let lists = self.store.lists(campaign)?;
+        if let Some(busy) = lists.iter().find(|l| l.state != ListState::Ready) {
+            return Err(ListImportError::Busy {
+                campaign,
+                name: busy.name.clone(),
+            }
+            .into());
+        }
+        if lists.iter().any(|l| l.name == new.name) {
+            return Err(ListImportError::NameTaken {
+                campaign,
+                name: new.name,
+            }
+            .into());
+        }
+        // Duplicates across lists: the campaign's numbers, with the list and row of each.
+        let names: BTreeMap<ListId, &str> =
+            lists.iter().map(|l| (l.id, l.name.as_str())).collect();
+        let mut deduper = Deduper::new();
+        for recipient in self.store.recipients(campaign) {
+            let recipient = recipient?;
+            let list = names.get(&recipient.list).copied().unwrap_or("(unnamed)");
+            deduper
+                .seed(&recipient.phone, list, recipient.line)
+                .map_err(ListImportError::from)?;
+        }
+        let record = ListRecord {
+            id: lists.iter().map(|l| l.id + 1).max().unwrap_or(0),
+            name: new.name,
+            source: new.source,
+            state: ListState::Importing,
+            region: new.region.code().to_string(),
+            timezone: new.timezone.map(|tz| tz.0.name().to_string()),
+            infer_timezone: new.infer_timezone,
+            start: new.start,
+            end: new.end,
+            imported_at: self.clock.now(),
+            first_seq: 0,
+            summary: ImportSummary::default(),
+        };
+        let mut changes = Changes::new();
+        changes.put_list(campaign, &record);
+        self.store.commit(changes)?;
+        self.store.flush()?;
+        Ok(ListImport {
+            store: self.store.clone(),
+            campaign,
+            overrides: new.overrides,
+            settings: ListSettings {
+                default_region: new.region,
+                timezone: TimezonePolicy {
+                    list_default: new.timezone,
+                    infer_from_region: new.infer_timezone,
+                },
+            },
+            rows: new.limits.counter(),
+            seeded: Some(deduper),
+            normaliser: None,
+            batch: Changes::new(),
+            batch_rows: 0,
+            staged: 0,
+            logged: 0,
+            record,
+        })
+    }
+
+    /// Lands a list import: every valid row becomes a recipient of the campaign (woken at the
+    /// list's start if the campaign is running), atomically as far as anyone can observe.
+    /// A file without any row is refused (and discarded).
+    pub fn commit_list(&mut self, mut import: ListImport) -> Result<ListRecord, RuntimeError> {
+        if import.record.summary.rows_read == 0 {
+            self.abort_list(import)?;
+            return Err(ListImportError::NoRows.into());
+        }
+        import.write_batch().map_err(RuntimeError::from)?;
+        let campaign = import.campaign;
+        let mut record = import.record;
+        let loaded = self.loaded(campaign)?;
+        let state = loaded.record.state;
+        if !accepts_lists(state) {
+            self.store.discard_list_rows(campaign, record.id)?;
+            let mut changes = Changes::new();
+            changes.remove_list(campaign, record.id);
+            self.store.commit(changes)?;
+            return Err(ListImportError::CampaignClosed { campaign, state }.into());
+        }
+        record.first_seq = loaded.record.recipients;
+        record.state = ListState::Committing;
+        loaded.record.recipients += record.summary.imported;
+        let mut changes = Changes::new();
+        changes.put_campaign(&loaded.record);
+        changes.put_list(campaign, &record);
+        self.store.commit(changes)?;
+        self.store.flush()?;
+        self.land(campaign, record)
+    }
+
+    /// Discards a list import: nothing of it stays.
+    pub fn abort_list(&mut self, import: ListImport) -> Result<(), RuntimeError> {
+        let (campaign, list) = (import.campaign, import.record.id);
+        drop(import);
+        self.store.discard_list_rows(campaign, list)?;
+        let mut changes = Changes::new();
+        changes.remove_list(campaign, list);
+        self.store.commit(changes)?;
+        self.store.flush()?;
+        Ok(())
+    }
+
+    /// Moves a committing list's staged rows into the campaign, then marks it ready.
+    fn land(
+        &mut self,
+        campaign: CampaignId,
+        mut record: ListRecord,
+    ) -> Result<ListRecord, RuntimeError> {
+        let now = self.clock.now();
+        let running = matches!(
+            self.loaded(campaign)?.record.state,
+            CampaignState::Sending | CampaignState::Paused
+        );
+        loop {
+            let batch: Vec<(u64, StagedRecipient)> =
+                self.store.staged(campaign, record.id, BATCH_ROWS)?;
+            if batch.is_empty() {
+                break;
+            }
+            let mut changes = Changes::new();
+            for (n, staged) in batch {
+                let mut recipient = staged.recipient;
+                recipient.seq = record.first_seq + n;
+                let run = initial_run(staged.opted_out, record.start, now);
+                changes.add_recipient_with_run(campaign, &recipient, &run);
+                if running && run.phase == Phase::Ready {
+                    changes.wake(campaign, recipient.seq, now);
+                }
+                changes.unstage(campaign, record.id, n);
+            }
+            self.store.commit(changes)?;
+        }
+        record.state = ListState::Ready;
+        let mut changes = Changes::new();
+        changes.put_list(campaign, &record);
+        self.store.commit(changes)?;
+        self.store.flush()?;
+        self.loaded(campaign)?.note_list(&record);
+        Ok(record)
+    }
+
+    /// At start-up: an import that was staging when the process stopped is discarded; one that
+    /// was committing is finished.
+    pub(crate) fn recover_lists(&mut self) -> Result<(), RuntimeError> {
+        let ids: Vec<CampaignId> = self.campaigns.keys().copied().collect();
+        for campaign in ids {
+            for list in self.store.lists(campaign)? {
+                match list.state {
+                    ListState::Ready => {}
+                    ListState::Importing => {
+                        self.store.discard_list_rows(campaign, list.id)?;
+                        let mut changes = Changes::new();
+                        changes.remove_list(campaign, list.id);
+                        self.store.commit(changes)?;
+                        self.store.flush()?;
+                    }
+                    ListState::Committing => {
+                        self.land(campaign, list)?;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// A campaign's lists.
+    pub fn lists(&self, campaign: CampaignId) -> Result<Vec<ListRecord>, RuntimeError> {
+        Ok(self.store.lists(campaign)?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(seconds: i64) -> DateTime<Utc> {
+        DateTime::from_timestamp(1_800_000_000 + seconds, 0).unwrap_or_default()
+    }
+
+    #[test]
+    fn an_opted_out_number_starts_finished() {
+        let run = initial_run(true, Some(at(100)), at(0));
+        assert!(run.is_done());
+        assert_eq!(run.status, RecipientStatus::OptedOut);
+    }
+
+    #[test]
+    fn a_later_list_start_puts_the_run_to_sleep_until_then() {
+        assert_eq!(
+            initial_run(false, Some(at(100)), at(0)).phase,
+            Phase::Sleeping { until: at(100) }
+        );
+        assert_eq!(initial_run(false, Some(at(-1)), at(0)).phase, Phase::Ready);
+        assert_eq!(initial_run(false, None, at(0)).phase, Phase::Ready);
+    }
+
+    #[test]
+    fn name_company_and_last_name_become_fields() {
+        let region: Region = "CA".parse().expect("region");
+        let mapping = HeaderMapping::new(
+            &["Phone", "First Name", "Company", "Plan"],
+            &HeaderOverrides::new(),
+        )
+        .expect("mapping");
+        let mut normaliser = RowNormaliser::new(
+            mapping,
+            ListSettings {
+                default_region: region,
+                timezone: TimezonePolicy {
+                    list_default: None,
+                    infer_from_region: false,
+                },
+            },
+        );
+        let row = |values: [&str; 4]| {
+            ["Phone", "First Name", "Company", "Plan"]
+                .iter()
+                .zip(values)
+                .map(|(c, v)| (c.to_string(), v.to_string()))
+                .collect()
+        };
+        let recipient = normaliser
+            .normalise(2, row(["(416) 555-0100", "Ada", "Acme", "gold"]))
+            .expect("valid");
+        let record = recipient_record(recipient, 3);
+        assert_eq!(record.phone, "+14165550100");
+        assert_eq!(record.list, 3);
+        assert_eq!(record.line, 2);
+        assert_eq!(record.fields.get("name").map(String::as_str), Some("Ada"));
+        assert_eq!(
+            record.fields.get("company").map(String::as_str),
+            Some("Acme")
+        );
+        assert_eq!(record.fields.get("plan").map(String::as_str), Some("gold"));
+    }
+}
