@@ -39,10 +39,7 @@ impl Runtime {
         // Streamed in chunks: memory stays flat whatever the list size.
         let mut changes = Changes::new();
         for (seq, (phone, fields)) in recipients.into_iter().enumerate() {
-            changes.add_recipient(
-                id,
-                &RecipientRecord::new(seq as u64, phone, fields),
-            );
+            changes.add_recipient(id, &RecipientRecord::new(seq as u64, phone, fields));
             record.recipients += 1;
             if record.recipients.is_multiple_of(10_000) {
                 self.store.commit(std::mem::take(&mut changes))?;

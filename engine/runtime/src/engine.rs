@@ -72,7 +72,8 @@ pub struct RuntimeConfig {
     pub allowed_hours: TimeRange,
     /// Timezone of recipients whose campaign has no window default and no timezone field.
     pub default_timezone: Tz,
-    /// Recipients woken per campaign per tick: the group-commit size.
+    /// Recipients woken per campaign per tick, and rows per list-import transaction: the
+    /// group-commit size.
     pub batch_size: usize,
     /// Rate limits per provider account (provider instance name), on top of each sender's.
     pub account_limits: BTreeMap<String, Limits>,

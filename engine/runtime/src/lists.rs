@@ -36,9 +36,6 @@ use crate::records::{
 };
 use crate::store::{Changes, Store, StoreError};
 
-/// Rows staged (or moved into the campaign) per transaction.
-const BATCH_ROWS: usize = 10_000;
-
 /// What an operator asks for when importing a list.
 #[derive(Debug, Clone)]
 pub struct NewList {
@@ -86,7 +83,9 @@ pub enum ListImportError {
     #[error(transparent)]
     Store(#[from] StoreError),
     /// The campaign cannot take a new list in its state.
-    #[error("campaign {campaign} is {state:?}: lists can be added while it is a draft, scheduled, sending or paused")]
+    #[error(
+        "campaign {campaign} is {state:?}: lists can be added while it is a draft, scheduled, sending or paused"
+    )]
     CampaignClosed {
         /// Which campaign.
         campaign: CampaignId,
@@ -124,7 +123,9 @@ pub enum ListImportError {
     #[error(transparent)]
     Limit(#[from] LimitError),
     /// The file holds no rows at all (empty, or a header row only).
-    #[error("the file has no recipient rows (it is empty or has only a header row); nothing was imported")]
+    #[error(
+        "the file has no recipient rows (it is empty or has only a header row); nothing was imported"
+    )]
     NoRows,
     /// A stored number is not E.164 (a corrupt store).
     #[error("a recipient already in the campaign has a malformed number: {0}")]
@@ -153,6 +154,8 @@ pub struct ListImport {
     normaliser: Option<RowNormaliser>,
     batch: Changes,
     batch_rows: usize,
+    /// Rows per staging transaction (the runtime's group-commit size).
+    batch_limit: usize,
     /// Valid rows staged so far (their index is their offset in the list).
     staged: u64,
     /// Error log entries written so far.
@@ -188,11 +191,7 @@ impl ListImport {
             let headers: Vec<&str> = cells.iter().map(|(column, _)| column.as_str()).collect();
             let mapping = HeaderMapping::new(&headers, &self.overrides)?;
             let deduper = self.seeded.take().unwrap_or_default();
-            self.normaliser = Some(RowNormaliser::with_deduper(
-                mapping,
-                self.settings,
-                deduper,
-            ));
+            self.normaliser = Some(RowNormaliser::with_deduper(mapping, self.settings, deduper));
         }
         let Some(normaliser) = self.normaliser.as_mut() else {
             return Ok(());
@@ -248,7 +247,7 @@ impl ListImport {
 
     fn count_batch_row(&mut self) -> Result<(), ListImportError> {
         self.batch_rows += 1;
-        if self.batch_rows >= BATCH_ROWS {
+        if self.batch_rows >= self.batch_limit {
             self.write_batch()?;
         }
         Ok(())
@@ -347,8 +346,7 @@ impl Runtime {
             .into());
         }
         // Duplicates across lists: the campaign's numbers, with the list and row of each.
-        let names: BTreeMap<ListId, &str> =
-            lists.iter().map(|l| (l.id, l.name.as_str())).collect();
+        let names: BTreeMap<ListId, &str> = lists.iter().map(|l| (l.id, l.name.as_str())).collect();
         let mut deduper = Deduper::new();
         for recipient in self.store.recipients(campaign) {
             let recipient = recipient?;
@@ -391,6 +389,7 @@ impl Runtime {
             normaliser: None,
             batch: Changes::new(),
             batch_rows: 0,
+            batch_limit: self.config.batch_size.max(1),
             staged: 0,
             logged: 0,
             record,
@@ -453,7 +452,8 @@ impl Runtime {
         );
         loop {
             let batch: Vec<(u64, StagedRecipient)> =
-                self.store.staged(campaign, record.id, BATCH_ROWS)?;
+                self.store
+                    .staged(campaign, record.id, self.config.batch_size.max(1))?;
             if batch.is_empty() {
                 break;
             }

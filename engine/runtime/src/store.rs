@@ -578,7 +578,11 @@ impl Store {
     }
 
     /// A list.
-    pub fn list(&self, campaign: CampaignId, list: ListId) -> Result<Option<ListRecord>, StoreError> {
+    pub fn list(
+        &self,
+        campaign: CampaignId,
+        list: ListId,
+    ) -> Result<Option<ListRecord>, StoreError> {
         self.read(LISTS, &list_key(campaign, list))
     }
 
@@ -607,6 +611,16 @@ impl Store {
                 Ok((n, row))
             })
             .collect()
+    }
+
+    /// How many rows of a list import are staged (not landed yet).
+    pub fn staged_count(&self, campaign: CampaignId, list: ListId) -> Result<u64, StoreError> {
+        let mut count = 0;
+        for entry in self.backend.scan(STAGING, &list_key(campaign, list)) {
+            entry?;
+            count += 1;
+        }
+        Ok(count)
     }
 
     /// A list import's error log, in order.
