@@ -1,4 +1,4 @@
-//! The limits of one list import: file size, rows, columns. Exceeding one stops the import
+//! The limits of one list import: file size, line length, rows, columns. Exceeding one stops the import
 //! and nothing is imported (the caller discards what it staged), with an error that says which
 //! limit, its value, and where the file crossed it.
 
@@ -13,6 +13,8 @@ pub struct ImportLimits {
     pub max_rows: u64,
     /// Most columns (the importer contract carries at most 1,000 fields a row).
     pub max_columns: usize,
+    /// Longest physical line, in bytes (line end not counted).
+    pub max_line_bytes: u64,
 }
 
 impl Default for ImportLimits {
@@ -21,6 +23,7 @@ impl Default for ImportLimits {
             max_file_bytes: 100 * 1024 * 1024,
             max_rows: 1_000_000,
             max_columns: 1_000,
+            max_line_bytes: 1024 * 1024,
         }
     }
 }
@@ -44,6 +47,16 @@ pub enum LimitError {
         /// The limit.
         limit: u64,
         /// The line of the first row past it.
+        line: u64,
+    },
+    /// A line longer than `max_line_bytes`.
+    #[error(
+        "line {line} is longer than the {limit} bytes a list import accepts per line; nothing was imported"
+    )]
+    LineTooLong {
+        /// The limit.
+        limit: u64,
+        /// The line.
         line: u64,
     },
     /// More columns than `max_columns`.
@@ -89,6 +102,62 @@ impl ImportLimits {
             inner,
             left: self.max_file_bytes,
             limit: self.max_file_bytes,
+        }
+    }
+}
+
+impl ImportLimits {
+    /// Wraps a reader so reading a line longer than `max_line_bytes` fails with
+    /// [`std::io::ErrorKind::InvalidData`] carrying [`LimitError::LineTooLong`].
+    pub fn line_reader<R: Read>(&self, inner: R) -> LineLengthReader<R> {
+        LineLengthReader {
+            inner,
+            limit: self.max_line_bytes,
+            line: 1,
+            length: 0,
+        }
+    }
+}
+
+/// A reader that refuses lines longer than a limit (physical lines: a quoted field's line
+/// break counts as one, as every spreadsheet shows it).
+#[derive(Debug)]
+pub struct LineLengthReader<R> {
+    inner: R,
+    limit: u64,
+    /// The current line (1-based) and its bytes so far, `\r` excluded.
+    line: u64,
+    length: u64,
+}
+
+impl<R: Read> Read for LineLengthReader<R> {
+    fn read(&mut self, buffer: &mut [u8]) -> std::io::Result<usize> {
+        let read = self.inner.read(buffer)?;
+        let mut rest = buffer.get(..read).unwrap_or_default();
+        loop {
+            let (segment, ended) = match rest.iter().position(|b| *b == b'\n') {
+                Some(at) => (&rest[..at], Some(at)),
+                None => (rest, None),
+            };
+            // Carriage returns are line-end bytes, not content.
+            self.length += segment.iter().filter(|b| **b != b'\r').count() as u64;
+            if self.length > self.limit {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::InvalidData,
+                    LimitError::LineTooLong {
+                        limit: self.limit,
+                        line: self.line,
+                    },
+                ));
+            }
+            match ended {
+                Some(at) => {
+                    self.line += 1;
+                    self.length = 0;
+                    rest = &rest[at + 1..];
+                }
+                None => return Ok(read),
+            }
         }
     }
 }
@@ -156,6 +225,48 @@ mod tests {
             max_file_bytes: 10,
             max_rows: 2,
             max_columns: 3,
+            max_line_bytes: 4,
+        }
+    }
+
+    fn line_error(input: &[u8], chunk: usize) -> Option<LimitError> {
+        let mut reader = limits().line_reader(input);
+        let mut buffer = vec![0; chunk];
+        loop {
+            match reader.read(&mut buffer) {
+                Ok(0) => return None,
+                Ok(_) => {}
+                Err(error) => {
+                    return Some(
+                        *error
+                            .into_inner()
+                            .unwrap()
+                            .downcast::<LimitError>()
+                            .unwrap(),
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_line_past_the_limit_is_refused_with_its_number_in_any_chunking() {
+        for chunk in [1, 2, 3, 64] {
+            assert_eq!(
+                line_error(b"abcd\r\nab\nabcd\n", chunk),
+                None,
+                "chunk {chunk}"
+            );
+            assert_eq!(
+                line_error(b"ab\nabcd\nabcde\nx", chunk),
+                Some(LimitError::LineTooLong { limit: 4, line: 3 }),
+                "chunk {chunk}"
+            );
+            assert_eq!(
+                line_error(b"abcd\nabcdefgh", chunk),
+                Some(LimitError::LineTooLong { limit: 4, line: 2 }),
+                "chunk {chunk}: the last line has no line end"
+            );
         }
     }
 

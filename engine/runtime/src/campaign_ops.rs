@@ -8,66 +8,100 @@ use chrono::{DateTime, Utc};
 
 use crate::engine::{Loaded, Runtime, RuntimeError, compile_campaign};
 use crate::lifecycle::{CampaignState, LifecycleAction, transition};
+use crate::lists::initial_run;
 use crate::records::{
-    CampaignId, CampaignRecord, ListRecord, ListState, Phase, RecipientRecord, RecipientSeq,
-    RecipientStatus,
+    CampaignId, CampaignRecord, ListId, ListRecord, ListState, Phase, RecipientRecord,
+    RecipientSeq, RecipientStatus,
 };
 use crate::store::Changes;
 
 impl Runtime {
-    /// Creates a draft campaign from a workflow text and its recipients.
+    /// Creates a draft campaign from a workflow text and its recipients (one list, named
+    /// `initial`, when there are any).
     pub fn create_campaign(
         &mut self,
         name: &str,
         workflow_source: &str,
         recipients: impl IntoIterator<Item = (String, BTreeMap<String, String>)>,
     ) -> Result<CampaignId, RuntimeError> {
+        let now = self.clock.now();
+        let records = recipients
+            .into_iter()
+            .enumerate()
+            .map(|(seq, (phone, fields))| Ok(RecipientRecord::new(seq as u64, phone, fields)));
+        let no_starts = BTreeMap::new();
+        self.create_with(
+            name,
+            workflow_source,
+            records,
+            |count| {
+                (count > 0)
+                    .then(|| ListRecord {
+                        id: 0,
+                        name: "initial".into(),
+                        source: "created with the campaign".into(),
+                        state: ListState::Ready,
+                        region: String::new(),
+                        timezone: None,
+                        infer_timezone: false,
+                        start: None,
+                        end: None,
+                        imported_at: now,
+                        first_seq: 0,
+                        summary: switchboard_import::ImportSummary {
+                            rows_read: count,
+                            imported: count,
+                            ..Default::default()
+                        },
+                    })
+                    .into_iter()
+                    .collect()
+            },
+            &no_starts,
+        )
+    }
+
+    /// Creates a draft campaign whose recipients are `recipients` (seqs from 0, in order),
+    /// streamed in chunks so memory stays flat whatever their number; `lists` gives the list
+    /// records once the recipients are counted. Each run starts as its list says (asleep until
+    /// the list's start, finished if the number is suppressed).
+    fn create_with(
+        &mut self,
+        name: &str,
+        workflow_source: &str,
+        recipients: impl Iterator<Item = Result<RecipientRecord, RuntimeError>>,
+        lists: impl FnOnce(u64) -> Vec<ListRecord>,
+        starts: &BTreeMap<ListId, DateTime<Utc>>,
+    ) -> Result<CampaignId, RuntimeError> {
         let compiled = compile_campaign(&self.engine, workflow_source)?;
         let workflow = &compiled.0;
         let id = self.store.generate_id()?;
+        let now = self.clock.now();
         let mut record = CampaignRecord {
             id,
             name: name.to_string(),
             workflow_id: workflow.id.clone(),
             workflow_source: workflow_source.to_string(),
             state: CampaignState::Draft,
-            created_at: self.clock.now(),
+            created_at: now,
             scheduled_at: None,
             started_at: None,
             recipients: 0,
         };
-        // Streamed in chunks: memory stays flat whatever the list size.
         let mut changes = Changes::new();
-        for (seq, (phone, fields)) in recipients.into_iter().enumerate() {
-            changes.add_recipient(id, &RecipientRecord::new(seq as u64, phone, fields));
+        for recipient in recipients {
+            let recipient = recipient?;
+            let opted_out = self.store.is_suppressed(&recipient.phone)?;
+            let run = initial_run(opted_out, starts.get(&recipient.list).copied(), now);
+            changes.add_recipient_with_run(id, &recipient, &run);
             record.recipients += 1;
             if record.recipients.is_multiple_of(10_000) {
                 self.store.commit(std::mem::take(&mut changes))?;
             }
         }
-        // The campaign appears only once all its recipients are in, as one ready list.
-        if record.recipients > 0 {
-            changes.put_list(
-                id,
-                &ListRecord {
-                    id: 0,
-                    name: "initial".into(),
-                    source: "created with the campaign".into(),
-                    state: ListState::Ready,
-                    region: String::new(),
-                    timezone: None,
-                    infer_timezone: false,
-                    start: None,
-                    end: None,
-                    imported_at: record.created_at,
-                    first_seq: 0,
-                    summary: switchboard_import::ImportSummary {
-                        rows_read: record.recipients,
-                        imported: record.recipients,
-                        ..Default::default()
-                    },
-                },
-            );
+        // The campaign appears only once all its recipients (and lists) are in.
+        for list in lists(record.recipients) {
+            changes.put_list(id, &list);
         }
         changes.put_campaign(&record);
         self.store.commit(changes)?;
@@ -120,13 +154,14 @@ impl Runtime {
         self.set_state(id, LifecycleAction::Start, &mut changes)?;
         let now = self.clock.now();
         // Every unfinished run, when it next needs attention (a list that starts later keeps
-        // its recipients asleep until then).
+        // its recipients asleep until then). A sleeping run keeps its own timer's key — one
+        // in the past fires at once — so no recipient ever has two timers.
         let wakes: Vec<(RecipientSeq, DateTime<Utc>)> = self
             .store
             .runs(id)
             .filter_map(Result::ok)
             .filter(|(_, run)| !run.is_done())
-            .map(|(seq, run)| (seq, run.wake_at().unwrap_or(now).max(now)))
+            .map(|(seq, run)| (seq, run.wake_at().unwrap_or(now)))
             .collect();
         self.store.commit(changes)?;
         self.wake_all(id, &wakes)
@@ -192,7 +227,8 @@ impl Runtime {
             let (seq, run) = entry?;
             match run.phase {
                 Phase::Done | Phase::Sending => {}
-                _ => changes.wake(id, seq, run.wake_at().unwrap_or(now).max(now)),
+                // The run's own timer key (a list landed while stopped may have written it).
+                _ => changes.wake(id, seq, run.wake_at().unwrap_or(now)),
             }
         }
         self.store.commit(changes)?;
@@ -276,22 +312,29 @@ impl Runtime {
         }
     }
 
-    /// A new draft with the same workflow and recipients (fresh runs, no messages).
+    /// A new draft with the same workflow, lists and recipients (fields, timezone, number
+    /// type kept), with fresh runs and no messages.
     pub fn duplicate(&mut self, id: CampaignId, name: &str) -> Result<CampaignId, RuntimeError> {
         let source = self.loaded(id)?.record.workflow_source.clone();
-        let mut recipients = Vec::new();
-        for entry in self.store.runs(id) {
-            let (seq, _) = entry?;
-            if let Some(recipient) = self.store.recipient(id, seq)? {
-                recipients.push((recipient.phone, recipient.fields));
-            }
-        }
-        self.create_campaign(name, &source, recipients)
+        self.refuse_if_importing(id)?;
+        let lists = self.store.lists(id)?;
+        let starts: BTreeMap<ListId, DateTime<Utc>> = lists
+            .iter()
+            .filter_map(|list| Some((list.id, list.start?)))
+            .collect();
+        let store = self.store.clone();
+        let recipients = store
+            .recipients(id)
+            .map(|recipient| recipient.map_err(RuntimeError::from));
+        let created = self.create_with(name, &source, recipients, |_| lists, &starts)?;
+        Ok(created)
     }
 
-    /// Deletes a campaign that is not running, with all its data.
+    /// Deletes a campaign that is not running, with all its data. Refused while a list is
+    /// being imported into it.
     pub fn delete(&mut self, id: CampaignId) -> Result<(), RuntimeError> {
         let state = self.loaded(id)?.record.state;
+        self.refuse_if_importing(id)?;
         transition(state, LifecycleAction::Delete).map_err(|source| RuntimeError::Lifecycle {
             campaign: id,
             source,

@@ -118,11 +118,12 @@ impl Loaded {
     /// A recipient's timezone: their field when it names a valid zone, else the zone their
     /// import resolved (column, number's region, list default), else the campaign's default.
     fn timezone_of(&self, recipient: &RecipientRecord) -> Tz {
+        let valid = |name: &String| name.parse::<Timezone>().ok();
         recipient
             .fields
             .get(&self.timezone_field)
-            .or(recipient.timezone.as_ref())
-            .and_then(|name| name.parse::<Timezone>().ok())
+            .and_then(valid)
+            .or_else(|| recipient.timezone.as_ref().and_then(valid))
             .map_or(self.default_timezone, |tz| tz.0)
     }
 
@@ -383,6 +384,16 @@ impl Runtime {
         let mut sends: Vec<MessageRecord> = Vec::new();
         let woken = events.len();
         for (seq, event, timer) in events {
+            // A run is stepped once per batch: a second event for it (two timers) would start
+            // from the same stored state and repeat its work.
+            if let Some((_, stepped)) = cache.get(&seq) {
+                if let Some(at) = timer
+                    && stepped.wake_at() != Some(at)
+                {
+                    changes.unwake(id, seq, at);
+                }
+                continue;
+            }
             let (Some(recipient), Some(run)) =
                 (self.store.recipient(id, seq)?, self.store.run(id, seq)?)
             else {
@@ -508,7 +519,7 @@ impl Runtime {
     }
 
     pub(crate) fn complete_if_done(&mut self, id: CampaignId) -> Result<(), RuntimeError> {
-        if self.store.next_wake(id)?.is_some() {
+        if self.store.next_wake(id)?.is_some() || self.refuse_if_importing(id).is_err() {
             return Ok(());
         }
         let unfinished = self

@@ -19,7 +19,6 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use switchboard_import::dedupe::NotE164;
 use switchboard_import::limits::RowCounter;
 use switchboard_import::{
     Deduper, ErrorLogEntry, HeaderError, HeaderMapping, HeaderOverrides, ImportLimits,
@@ -122,14 +121,17 @@ pub enum ListImportError {
     /// The file exceeds a limit.
     #[error(transparent)]
     Limit(#[from] LimitError),
+    /// The list's end has already passed.
+    #[error("the list's end ({0}) has already passed")]
+    EndPassed(DateTime<Utc>),
+    /// The import failed earlier (a limit, a store error): it can only be aborted.
+    #[error("the import failed earlier; nothing of it was imported")]
+    Failed,
     /// The file holds no rows at all (empty, or a header row only).
     #[error(
         "the file has no recipient rows (it is empty or has only a header row); nothing was imported"
     )]
     NoRows,
-    /// A stored number is not E.164 (a corrupt store).
-    #[error("a recipient already in the campaign has a malformed number: {0}")]
-    StoredNumber(#[from] NotE164),
 }
 
 /// A valid row waiting in `staging` for its list to commit.
@@ -153,13 +155,14 @@ pub struct ListImport {
     seeded: Option<Deduper>,
     normaliser: Option<RowNormaliser>,
     batch: Changes,
-    batch_rows: usize,
-    /// Rows per staging transaction (the runtime's group-commit size).
+    /// Writes per staging transaction (the runtime's group-commit size).
     batch_limit: usize,
     /// Valid rows staged so far (their index is their offset in the list).
     staged: u64,
     /// Error log entries written so far.
     logged: u64,
+    /// Set by any error: a failed import can only be aborted, never committed.
+    failed: bool,
 }
 
 impl ListImport {
@@ -186,6 +189,12 @@ impl ListImport {
         line: u64,
         cells: Vec<(String, String)>,
     ) -> Result<(), ListImportError> {
+        let outcome = self.take_row(line, cells);
+        self.failed |= outcome.is_err();
+        outcome
+    }
+
+    fn take_row(&mut self, line: u64, cells: Vec<(String, String)>) -> Result<(), ListImportError> {
         self.rows.count(line, cells.len())?;
         if self.normaliser.is_none() {
             let headers: Vec<&str> = cells.iter().map(|(column, _)| column.as_str()).collect();
@@ -207,10 +216,17 @@ impl ListImport {
 
     /// A row the importer could not read (its message says why); the import goes on.
     pub fn push_unreadable(&mut self, line: u64, message: &str) -> Result<(), ListImportError> {
-        self.rows.count(line, 0)?;
-        let rejections = [Rejection::unreadable(line, message)];
-        self.record.summary.record_rejected(&rejections);
-        self.log(&rejections)
+        let outcome = self
+            .rows
+            .count(line, 0)
+            .map_err(ListImportError::from)
+            .and_then(|()| {
+                let rejections = [Rejection::unreadable(line, message)];
+                self.record.summary.record_rejected(&rejections);
+                self.log(&rejections)
+            });
+        self.failed |= outcome.is_err();
+        outcome
     }
 
     fn stage(&mut self, recipient: Recipient) -> Result<(), ListImportError> {
@@ -246,17 +262,17 @@ impl ListImport {
     }
 
     fn count_batch_row(&mut self) -> Result<(), ListImportError> {
-        self.batch_rows += 1;
-        if self.batch_rows >= self.batch_limit {
+        // Counted in writes, not rows: one row can carry many rejected cells.
+        if self.batch.writes().len() >= self.batch_limit {
             self.write_batch()?;
         }
         Ok(())
     }
 
     fn write_batch(&mut self) -> Result<(), ListImportError> {
-        self.batch_rows = 0;
-        self.store.commit(std::mem::take(&mut self.batch))?;
-        Ok(())
+        let outcome = self.store.commit(std::mem::take(&mut self.batch));
+        self.failed |= outcome.is_err();
+        Ok(outcome?)
     }
 }
 
@@ -286,7 +302,11 @@ fn recipient_record(recipient: Recipient, list: ListId) -> RecipientRecord {
 
 /// The run a recipient starts with: finished for an opted-out number, asleep until the list's
 /// start when that is later than `now`, else not started.
-fn initial_run(opted_out: bool, start: Option<DateTime<Utc>>, now: DateTime<Utc>) -> RunState {
+pub(crate) fn initial_run(
+    opted_out: bool,
+    start: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> RunState {
     let mut run = RunState::new();
     if opted_out {
         run.phase = Phase::Done;
@@ -297,6 +317,7 @@ fn initial_run(opted_out: bool, start: Option<DateTime<Utc>>, now: DateTime<Utc>
         });
     } else if let Some(start) = start.filter(|start| *start > now) {
         run.phase = Phase::Sleeping { until: start };
+        run.status = RecipientStatus::Scheduled;
     }
     run
 }
@@ -309,6 +330,7 @@ fn accepts_lists(state: CampaignState) -> bool {
             | CampaignState::Scheduled
             | CampaignState::Sending
             | CampaignState::Paused
+            | CampaignState::Stopped
     )
 }
 
@@ -330,14 +352,11 @@ impl Runtime {
         {
             return Err(ListImportError::EndBeforeStart { start, end }.into());
         }
-        let lists = self.store.lists(campaign)?;
-        if let Some(busy) = lists.iter().find(|l| l.state != ListState::Ready) {
-            return Err(ListImportError::Busy {
-                campaign,
-                name: busy.name.clone(),
-            }
-            .into());
+        if let Some(end) = new.end.filter(|end| *end <= self.clock.now()) {
+            return Err(ListImportError::EndPassed(end).into());
         }
+        self.refuse_if_importing(campaign)?;
+        let lists = self.store.lists(campaign)?;
         if lists.iter().any(|l| l.name == new.name) {
             return Err(ListImportError::NameTaken {
                 campaign,
@@ -351,9 +370,9 @@ impl Runtime {
         for recipient in self.store.recipients(campaign) {
             let recipient = recipient?;
             let list = names.get(&recipient.list).copied().unwrap_or("(unnamed)");
-            deduper
-                .seed(&recipient.phone, list, recipient.line)
-                .map_err(ListImportError::from)?;
+            // A number that is not E.164 (written through the API, not by an import) cannot
+            // be compared; it is skipped rather than blocking every import.
+            let _ = deduper.seed(&recipient.phone, list, recipient.line);
         }
         let record = ListRecord {
             id: lists.iter().map(|l| l.id + 1).max().unwrap_or(0),
@@ -388,7 +407,7 @@ impl Runtime {
             seeded: Some(deduper),
             normaliser: None,
             batch: Changes::new(),
-            batch_rows: 0,
+            failed: false,
             batch_limit: self.config.batch_size.max(1),
             staged: 0,
             logged: 0,
@@ -397,33 +416,48 @@ impl Runtime {
     }
 
     /// Lands a list import: every valid row becomes a recipient of the campaign (woken at the
-    /// list's start if the campaign is running), atomically as far as anyone can observe.
-    /// A file without any row is refused (and discarded).
+    /// list's start if the campaign is running). Once this begins landing, a crash finishes
+    /// it at the next start; before, any error discards the import. A file without any row,
+    /// or an import that failed earlier, is refused (and discarded).
     pub fn commit_list(&mut self, mut import: ListImport) -> Result<ListRecord, RuntimeError> {
-        if import.record.summary.rows_read == 0 {
+        let refusal = if import.failed {
+            Some(ListImportError::Failed)
+        } else if import.record.summary.rows_read == 0 {
+            Some(ListImportError::NoRows)
+        } else {
+            import.write_batch().err()
+        };
+        if let Some(error) = refusal {
             self.abort_list(import)?;
-            return Err(ListImportError::NoRows.into());
+            return Err(error.into());
         }
-        import.write_batch().map_err(RuntimeError::from)?;
         let campaign = import.campaign;
-        let mut record = import.record;
-        let loaded = self.loaded(campaign)?;
-        let state = loaded.record.state;
+        let state = match self.loaded(campaign) {
+            Ok(loaded) => loaded.record.state,
+            Err(error) => {
+                self.abort_list(import)?;
+                return Err(error);
+            }
+        };
         if !accepts_lists(state) {
-            self.store.discard_list_rows(campaign, record.id)?;
-            let mut changes = Changes::new();
-            changes.remove_list(campaign, record.id);
-            self.store.commit(changes)?;
+            self.abort_list(import)?;
             return Err(ListImportError::CampaignClosed { campaign, state }.into());
         }
+        let mut record = import.record.clone();
+        let loaded = self.loaded(campaign)?;
         record.first_seq = loaded.record.recipients;
         record.state = ListState::Committing;
-        loaded.record.recipients += record.summary.imported;
+        let mut campaign_record = loaded.record.clone();
+        campaign_record.recipients += record.summary.imported;
         let mut changes = Changes::new();
-        changes.put_campaign(&loaded.record);
+        changes.put_campaign(&campaign_record);
         changes.put_list(campaign, &record);
-        self.store.commit(changes)?;
-        self.store.flush()?;
+        // The commit point: from here on the list lands, whatever happens.
+        if let Err(error) = self.store.commit(changes).and_then(|()| self.store.flush()) {
+            self.abort_list(import)?;
+            return Err(error.into());
+        }
+        self.loaded(campaign)?.record = campaign_record;
         self.land(campaign, record)
     }
 
@@ -501,6 +535,23 @@ impl Runtime {
             }
         }
         Ok(())
+    }
+
+    /// Fails with [`ListImportError::Busy`] while a list is being imported into `campaign`.
+    pub(crate) fn refuse_if_importing(&self, campaign: CampaignId) -> Result<(), RuntimeError> {
+        match self
+            .store
+            .lists(campaign)?
+            .into_iter()
+            .find(|list| list.state != ListState::Ready)
+        {
+            Some(busy) => Err(ListImportError::Busy {
+                campaign,
+                name: busy.name,
+            }
+            .into()),
+            None => Ok(()),
+        }
     }
 
     /// A campaign's lists.

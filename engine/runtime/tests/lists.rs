@@ -526,3 +526,53 @@ fn a_crash_at_any_write_of_an_import_lands_the_whole_list_or_none_of_it() {
         "{outcomes:?}"
     );
 }
+
+#[test]
+fn starting_after_a_lists_start_has_passed_sends_once() {
+    let now = utc(2026, 12, 7, 15, 0);
+    let mut h = Harness::new(now);
+    let id = h.campaign(WORKFLOW);
+    let mut later = list("later", "CA");
+    later.start = Some(now + TimeDelta::hours(1));
+    import(&mut h.runtime, id, later, &[("416 555 0101", "Ada")]).expect("later");
+    // The campaign starts after the list's start: the recipient's own timer (in the past)
+    // and the start's wake-up are one and the same.
+    h.clock.set(now + TimeDelta::hours(2));
+    h.runtime.start(id).expect("start");
+    h.run_until(now + TimeDelta::days(1));
+    assert_eq!(h.provider.accepted().len(), 1);
+    let counts = h.runtime.store().counters(id).expect("counters");
+    assert_eq!(counts.get(&RecipientStatus::Sent), Some(&1), "{counts:?}");
+    assert_eq!(counts.values().sum::<u64>(), 1, "{counts:?}");
+}
+
+#[test]
+fn a_duplicated_campaign_keeps_its_lists_timezones_and_number_types() {
+    let now = utc(2026, 12, 7, 15, 0);
+    let mut h = Harness::new(now);
+    let id = h.campaign(WORKFLOW);
+    let mut paris = list("paris", "FR");
+    paris.start = Some(now + TimeDelta::days(1));
+    import(&mut h.runtime, id, paris, &[("01 42 68 53 00", "Musée")]).expect("paris");
+    let copy = h.runtime.duplicate(id, "again").expect("duplicate");
+    let lists = h.runtime.lists(copy).expect("lists");
+    assert_eq!(lists.len(), 1);
+    assert_eq!(lists[0].name, "paris");
+    assert_eq!(lists[0].start, Some(now + TimeDelta::days(1)));
+    let recipients: Vec<_> = h
+        .runtime
+        .store()
+        .recipients(copy)
+        .collect::<Result<_, _>>()
+        .expect("recipients");
+    assert_eq!(recipients.len(), 1);
+    assert_eq!(recipients[0].phone, "+33142685300");
+    assert_eq!(recipients[0].timezone.as_deref(), Some("Europe/Paris"));
+    assert_eq!(recipients[0].number_type.as_deref(), Some("fixed_line"));
+    let counts = h.runtime.store().counters(copy).expect("counters");
+    assert_eq!(
+        counts.get(&RecipientStatus::Scheduled),
+        Some(&1),
+        "{counts:?}"
+    );
+}
