@@ -4,7 +4,9 @@
 //! - `main.rs`: argument parsing and dispatch; exit codes.
 //! - [`validate`]: `switchboard validate <file|dir>...`, the workflow checker.
 //! - [`simulate`]: `switchboard simulate`, a dry run of a campaign on a virtual clock.
+//! - [`import`]: `switchboard import`, a recipient file into a campaign's new list.
 
+mod import;
 mod simulate;
 mod validate;
 
@@ -51,6 +53,14 @@ enum Command {
         #[arg(long, value_enum, default_value_t = simulate::SimulateFormat::Text)]
         format: simulate::SimulateFormat,
     },
+    /// Import a recipient file (CSV or JSON lines) as a new list of a campaign: numbers
+    /// normalised to E.164, timezones resolved, duplicates and invalid rows reported. The list
+    /// lands whole or not at all.
+    ///
+    /// Exit status: 0 when the list was imported (rows may have been rejected: see the
+    /// summary and --errors), 1 when the file was refused and nothing was imported, 2 on a
+    /// usage error.
+    Import(Box<import::ImportArgs>),
     /// Print the JSON Schema of workflow files (what editors use for completion).
     Schema,
 }
@@ -85,6 +95,15 @@ fn main() -> ExitCode {
             format,
         } => match simulate::run(&workflow, &recipients, from, replies.as_deref(), format) {
             Ok(()) => ExitCode::SUCCESS,
+            Err(error) => {
+                eprintln!("switchboard: {error:#}");
+                ExitCode::from(1)
+            }
+        },
+        Command::Import(args) => match import::run(&args) {
+            Ok(import::ImportOutcome::Imported) => ExitCode::SUCCESS,
+            Ok(import::ImportOutcome::Refused) => ExitCode::from(1),
+            Ok(import::ImportOutcome::Usage) => ExitCode::from(EXIT_USAGE),
             Err(error) => {
                 eprintln!("switchboard: {error:#}");
                 ExitCode::from(1)

@@ -79,6 +79,10 @@ pub struct RuntimeConfig {
     pub account_limits: BTreeMap<String, Limits>,
     /// Provider calls made at once (for different sender numbers).
     pub send_concurrency: usize,
+    /// Reconcile sends interrupted by a crash when the store opens. Off for tools that open
+    /// the store without the real provider (importing a list): the interrupted sends then
+    /// wait in the outbox for the daemon, whose provider can look them up.
+    pub reconcile_on_open: bool,
 }
 
 impl Default for RuntimeConfig {
@@ -89,6 +93,7 @@ impl Default for RuntimeConfig {
             batch_size: 2_000,
             account_limits: BTreeMap::new(),
             send_concurrency: 8,
+            reconcile_on_open: true,
         }
     }
 }
@@ -200,11 +205,13 @@ impl Runtime {
             runtime.load(record)?;
         }
         runtime.recover_lists()?;
-        // The outbox is read once: what was in flight counts against today's budgets, and is
-        // then reconciled.
-        let pending = runtime.store.pending_intents()?;
-        runtime.restore_pacing(&pending)?;
-        runtime.reconcile(pending)?;
+        if runtime.config.reconcile_on_open {
+            // The outbox is read once: what was in flight counts against today's budgets, and
+            // is then reconciled.
+            let pending = runtime.store.pending_intents()?;
+            runtime.restore_pacing(&pending)?;
+            runtime.reconcile(pending)?;
+        }
         Ok(runtime)
     }
 

@@ -127,6 +127,14 @@ pub enum ListImportError {
     /// The import failed earlier (a limit, a store error): it can only be aborted.
     #[error("the import failed earlier; nothing of it was imported")]
     Failed,
+    /// Not one row of the file could be read (the importer's first complaint).
+    #[error("no row of the file could be read (line {line}: {message}); nothing was imported")]
+    Unreadable {
+        /// Where.
+        line: u64,
+        /// The importer's message.
+        message: String,
+    },
     /// The file holds no rows at all (empty, or a header row only).
     #[error(
         "the file has no recipient rows (it is empty or has only a header row); nothing was imported"
@@ -163,6 +171,8 @@ pub struct ListImport {
     logged: u64,
     /// Set by any error: a failed import can only be aborted, never committed.
     failed: bool,
+    /// The first row the importer could not read (reported if no row could be read at all).
+    first_unreadable: Option<(u64, String)>,
 }
 
 impl ListImport {
@@ -216,6 +226,9 @@ impl ListImport {
 
     /// A row the importer could not read (its message says why); the import goes on.
     pub fn push_unreadable(&mut self, line: u64, message: &str) -> Result<(), ListImportError> {
+        if self.first_unreadable.is_none() {
+            self.first_unreadable = Some((line, message.to_string()));
+        }
         let outcome = self
             .rows
             .count(line, 0)
@@ -408,6 +421,7 @@ impl Runtime {
             normaliser: None,
             batch: Changes::new(),
             failed: false,
+            first_unreadable: None,
             batch_limit: self.config.batch_size.max(1),
             staged: 0,
             logged: 0,
@@ -417,13 +431,18 @@ impl Runtime {
 
     /// Lands a list import: every valid row becomes a recipient of the campaign (woken at the
     /// list's start if the campaign is running). Once this begins landing, a crash finishes
-    /// it at the next start; before, any error discards the import. A file without any row,
-    /// or an import that failed earlier, is refused (and discarded).
+    /// it at the next start; before, any error discards the import. A file of which not one
+    /// row could be read (empty, header only, unreadable), or an import that failed earlier,
+    /// is refused (and discarded).
     pub fn commit_list(&mut self, mut import: ListImport) -> Result<ListRecord, RuntimeError> {
         let refusal = if import.failed {
             Some(ListImportError::Failed)
-        } else if import.record.summary.rows_read == 0 {
-            Some(ListImportError::NoRows)
+        } else if import.normaliser.is_none() {
+            // Not one row was read: an empty file, a header only, or nothing readable.
+            Some(match import.first_unreadable.take() {
+                Some((line, message)) => ListImportError::Unreadable { line, message },
+                None => ListImportError::NoRows,
+            })
         } else {
             import.write_batch().err()
         };

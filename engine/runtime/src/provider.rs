@@ -65,6 +65,20 @@ pub trait Provider: Send + Sync + std::fmt::Debug {
     }
 }
 
+/// No provider: for tools that open the store without sending (importing a list). Every send
+/// fails transiently, so a run that reached it by mistake retries later rather than failing.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoProvider;
+
+impl Provider for NoProvider {
+    fn send(&self, _message: &Outbound) -> SendOutcome {
+        SendOutcome::Transient {
+            code: "no-provider".into(),
+            message: "this process does not send messages".into(),
+        }
+    }
+}
+
 /// How the scripted provider answers one number.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Script {
