@@ -110,7 +110,7 @@ fn refused_files_import_nothing_and_say_why() {
     let dir = scratch("refused");
     let cases: [(&str, &[u8], &str); 4] = [
         ("latin1.csv", b"phone,name\n4165550102,Jos\xe9\n", "Latin-1"),
-        ("empty.csv", b"", "no row of the file could be read"),
+        ("empty.csv", b"", "the file is empty"),
         ("header.csv", b"phone,name\r\n", "no recipient rows"),
         ("nophone.csv", b"name,email\nAda,a@example.com\n", "email"),
     ];

@@ -13,7 +13,7 @@ use anyhow::{Context, bail};
 use chrono::{DateTime, Utc};
 use switchboard_import::{HeaderOverrides, ImportLimits, ImportSummary, Region};
 use switchboard_list_import::{
-    ErrorLogFormat, FileFormat, FileImportError, Progress, bundled_importer, import_file,
+    ErrorLogFormat, FileFormat, FileImportError, ListFile, Progress, bundled_importer, import_file,
     write_error_log,
 };
 use switchboard_model::timezone::Timezone;
@@ -143,10 +143,12 @@ pub fn run(args: &ImportArgs) -> anyhow::Result<ImportOutcome> {
         &mut runtime,
         campaign,
         list,
-        &importer,
-        &options,
-        std::io::BufReader::with_capacity(256 * 1024, file),
-        total_bytes,
+        ListFile {
+            importer: &importer,
+            options: &options,
+            input: std::io::BufReader::with_capacity(256 * 1024, file),
+            total_bytes,
+        },
         &mut |progress| bar.show(progress),
     );
     bar.finish();

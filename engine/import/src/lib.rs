@@ -21,6 +21,7 @@
 //! - [`encoding`]: UTF-8 checked as the file streams; Latin-1 and UTF-16 refused, saying where.
 //! - [`row`]: [`RowNormaliser`] turning one row into a [`Recipient`] or [`Rejection`]s.
 //! - [`report`]: the error log (CSV, JSON) and the [`ImportSummary`].
+//! - [`sample`]: generated rows for benchmarks and load tests.
 #![deny(missing_docs)]
 
 mod classify;
@@ -31,6 +32,7 @@ pub mod limits;
 pub mod phone;
 pub mod report;
 pub mod row;
+pub mod sample;
 pub mod timezone;
 
 pub use dedupe::Deduper;

@@ -36,6 +36,9 @@ pub enum FileImportError {
     /// The file exceeds a limit (size, line length, rows, columns).
     #[error(transparent)]
     Limit(#[from] LimitError),
+    /// The file has no bytes at all.
+    #[error("the file is empty (0 bytes); nothing was imported")]
+    Empty,
     /// The file could not be read.
     #[error("reading the file: {0}")]
     Read(#[source] std::io::Error),
@@ -101,30 +104,40 @@ pub fn bundled_importer(
     ImporterPlugin::new(host, &compiled, &InstanceConfig::default())
 }
 
-/// Imports `input` as a new list of `campaign` through `importer` (with the importer's
-/// `options`, e.g. `delimiter`), reporting progress after every chunk. The list lands whole
-/// (its valid rows, with its error log) or not at all.
-pub fn import_file(
+/// A recipient file and how to read it.
+#[derive(Debug)]
+pub struct ListFile<'a, R> {
+    /// The importer plugin that parses it.
+    pub importer: &'a ImporterPlugin,
+    /// The importer's options (e.g. `delimiter`).
+    pub options: &'a [(String, String)],
+    /// The file's bytes.
+    pub input: R,
+    /// Its size, when known (for progress).
+    pub total_bytes: Option<u64>,
+}
+
+/// Imports `file` as a new list of `campaign`, reporting progress after every chunk. The
+/// list lands whole (its valid rows, with its error log) or not at all.
+pub fn import_file<R: Read>(
     runtime: &mut Runtime,
     campaign: CampaignId,
     list: NewList,
-    importer: &ImporterPlugin,
-    options: &[(String, String)],
-    input: impl Read,
-    total_bytes: Option<u64>,
+    file: ListFile<'_, R>,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<ListRecord, FileImportError> {
     let limits = list.limits;
     let mut import = runtime.begin_list(campaign, list)?;
-    let reader = limits.line_reader(Utf8Reader::new(limits.reader(input)));
-    match feed(
+    let reader = limits.line_reader(Utf8Reader::new(limits.reader(file.input)));
+    let fed = feed(
         &mut import,
-        importer,
-        options,
+        file.importer,
+        file.options,
         reader,
-        total_bytes,
+        file.total_bytes,
         progress,
-    ) {
+    );
+    match fed {
         Ok(()) => Ok(runtime.commit_list(import)?),
         Err(error) => {
             runtime.abort_list(import)?;
@@ -163,6 +176,9 @@ fn feed(
             total_bytes,
             rows,
         });
+    }
+    if bytes == 0 {
+        return Err(FileImportError::Empty);
     }
     for row in session.finish()? {
         push(import, row)?;
