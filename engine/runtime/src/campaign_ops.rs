@@ -153,6 +153,7 @@ impl Runtime {
         let mut changes = Changes::new();
         self.set_state(id, LifecycleAction::Start, &mut changes)?;
         let now = self.clock.now();
+        let committed = self.loaded(id)?.record.recipients;
         // Every unfinished run, when it next needs attention (a list that starts later keeps
         // its recipients asleep until then). A sleeping run keeps its own timer's key — one
         // in the past fires at once — so no recipient ever has two timers.
@@ -160,7 +161,8 @@ impl Runtime {
             .store
             .runs(id)
             .filter_map(Result::ok)
-            .filter(|(_, run)| !run.is_done())
+            // (Past the count: a list import not committed yet; it wakes its own.)
+            .filter(|(seq, run)| *seq < committed && !run.is_done())
             .map(|(seq, run)| (seq, run.wake_at().unwrap_or(now)))
             .collect();
         self.store.commit(changes)?;
@@ -223,8 +225,12 @@ impl Runtime {
         let mut changes = Changes::new();
         let state = self.set_state(id, LifecycleAction::Restart, &mut changes)?;
         let now = self.clock.now();
+        let committed = self.loaded(id)?.record.recipients;
         for entry in self.store.runs(id) {
             let (seq, run) = entry?;
+            if seq >= committed {
+                break; // a list import not committed yet
+            }
             match run.phase {
                 Phase::Done | Phase::Sending => {}
                 // The run's own timer key (a list landed while stopped may have written it).
@@ -242,8 +248,12 @@ impl Runtime {
         let mut changes = Changes::new();
         let state = self.set_state(id, LifecycleAction::RetryFailed, &mut changes)?;
         let now = self.clock.now();
+        let committed = self.loaded(id)?.record.recipients;
         for entry in self.store.runs(id) {
             let (seq, run) = entry?;
+            if seq >= committed {
+                break; // a list import not committed yet
+            }
             // (Filtered recipients are skipped, not failed: they are never re-sent.)
             if run.status != RecipientStatus::Failed {
                 continue;

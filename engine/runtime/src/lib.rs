@@ -14,8 +14,8 @@
 //! - [`sled_store`]: that interface on sled.
 //! - [`engine`]: the driver: wake-ups, group commit, provider calls after commit.
 //! - [`campaign_ops`]: operator actions on campaigns (create, start, stop, retry, ...).
-//! - [`lists`]: recipient lists: staged, atomic list imports with per-list start, end,
-//!   region and timezone.
+//! - [`lists`]: recipient lists: atomic list imports (whole or nothing, crash-safe) with
+//!   per-list start, end, region and timezone.
 //! - `dispatch`: provider calls, concurrent across sender numbers; `recovery`: start-up
 //!   reconciliation of interrupted sends and of rate limiters.
 #![deny(missing_docs)]

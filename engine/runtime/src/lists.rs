@@ -3,22 +3,25 @@
 //! plugin, via the caller) and are normalised with [`switchboard_import`]; the import lands
 //! whole or not at all:
 //!
-//! 1. [`Runtime::begin_list`] records the list as `importing`; [`ListImport::push_row`]
-//!    normalises each row and stages the valid ones (the `staging` table) and the error log
-//!    (`rejections`) in batches, so memory stays flat whatever the file's size. Nothing is part
-//!    of the campaign yet; an error, [`Runtime::abort_list`] or a crash discards it all.
-//! 2. [`Runtime::commit_list`] marks the list `committing` (durably), then moves the staged
-//!    rows into the campaign in batches — each batch one transaction that also removes what it
-//!    moved — and marks the list `ready`. A crash during the move finishes it at the next start
-//!    ([`Runtime::recover_lists`]), so once committing begins, every valid row lands.
+//! 1. [`Runtime::begin_list`] records the list as `importing`, with the seq its recipients
+//!    will start at (the campaign's recipient count). [`ListImport::push_row`] normalises each
+//!    row and writes the valid ones — recipient and first run — under the next seqs, and the
+//!    error log (`rejections`), in batches, so memory stays flat whatever the file's size.
+//!    Those recipients are not counted, woken or seen by the campaign's operations: they lie
+//!    past its recipient count. An error, [`Runtime::abort_list`] or a crash (at the next
+//!    start) removes them.
+//! 2. [`Runtime::commit_list`] is one transaction — the campaign's recipient count, the
+//!    status counters and the list's state — the commit point. When the recipients need
+//!    wake-ups (a running campaign, a later list start) the list is `committing` until they
+//!    are all written (a crash finishes them at the next start), then `ready`.
 //!
+//! One import at a time per campaign (a second is refused as busy), so seqs never collide.
 //! Duplicates are looked for in the file and across the campaign's other lists (first wins);
 //! numbers on the suppression list are imported as `opted_out`, finished, and never sent.
 
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
 use switchboard_import::limits::RowCounter;
 use switchboard_import::{
     Deduper, ErrorLogEntry, HeaderError, HeaderMapping, HeaderOverrides, ImportLimits,
@@ -30,8 +33,8 @@ use switchboard_model::timezone::Timezone;
 use crate::engine::{Runtime, RuntimeError};
 use crate::lifecycle::CampaignState;
 use crate::records::{
-    CampaignId, ListId, ListRecord, ListState, Phase, Reason, RecipientRecord, RecipientStatus,
-    RunState,
+    CampaignId, ListId, ListRecord, ListState, Phase, Reason, RecipientRecord, RecipientSeq,
+    RecipientStatus, RunState,
 };
 use crate::store::{Changes, Store, StoreError};
 
@@ -142,13 +145,6 @@ pub enum ListImportError {
     NoRows,
 }
 
-/// A valid row waiting in `staging` for its list to commit.
-#[derive(Debug, Serialize, Deserialize)]
-struct StagedRecipient {
-    recipient: RecipientRecord,
-    opted_out: bool,
-}
-
 /// A list import under way: push rows, then [`Runtime::commit_list`] (or
 /// [`Runtime::abort_list`]). Memory holds the numbers seen (for duplicates) and one batch.
 #[derive(Debug)]
@@ -165,8 +161,12 @@ pub struct ListImport {
     batch: Changes,
     /// Writes per staging transaction (the runtime's group-commit size).
     batch_limit: usize,
-    /// Valid rows staged so far (their index is their offset in the list).
-    staged: u64,
+    /// Recipients written so far (the next one's seq is `first_seq + written`).
+    written: u64,
+    /// Their first runs' statuses, counted when the list commits.
+    statuses: BTreeMap<RecipientStatus, i64>,
+    /// When the import began (the first runs are built for then).
+    now: DateTime<Utc>,
     /// Error log entries written so far.
     logged: u64,
     /// Set by any error: a failed import can only be aborted, never committed.
@@ -247,17 +247,12 @@ impl ListImport {
         if opted_out {
             self.record.summary.record_opted_out();
         }
-        let record = recipient_record(recipient, self.record.id);
-        self.batch.stage(
-            self.campaign,
-            self.record.id,
-            self.staged,
-            &StagedRecipient {
-                recipient: record,
-                opted_out,
-            },
-        );
-        self.staged += 1;
+        let mut record = recipient_record(recipient, self.record.id);
+        record.seq = self.record.first_seq + self.written;
+        let run = initial_run(opted_out, self.record.start, self.now);
+        *self.statuses.entry(run.status).or_default() += 1;
+        self.batch.stage_recipient(self.campaign, &record, &run);
+        self.written += 1;
         self.count_batch_row()
     }
 
@@ -387,6 +382,7 @@ impl Runtime {
             // be compared; it is skipped rather than blocking every import.
             let _ = deduper.seed(&recipient.phone, list, recipient.line);
         }
+        let first_seq = self.loaded(campaign)?.record.recipients;
         let record = ListRecord {
             id: lists.iter().map(|l| l.id + 1).max().unwrap_or(0),
             name: new.name,
@@ -398,7 +394,7 @@ impl Runtime {
             start: new.start,
             end: new.end,
             imported_at: self.clock.now(),
-            first_seq: 0,
+            first_seq,
             summary: ImportSummary::default(),
         };
         let mut changes = Changes::new();
@@ -418,12 +414,14 @@ impl Runtime {
             },
             rows: new.limits.counter(),
             seeded: Some(deduper),
+            written: 0,
+            statuses: BTreeMap::new(),
+            now: self.clock.now(),
             normaliser: None,
             batch: Changes::new(),
             failed: false,
             first_unreadable: None,
             batch_limit: self.config.batch_size.max(1),
-            staged: 0,
             logged: 0,
             record,
         })
@@ -463,28 +461,49 @@ impl Runtime {
             return Err(ListImportError::CampaignClosed { campaign, state }.into());
         }
         let mut record = import.record.clone();
-        let loaded = self.loaded(campaign)?;
-        record.first_seq = loaded.record.recipients;
-        record.state = ListState::Committing;
-        let mut campaign_record = loaded.record.clone();
-        campaign_record.recipients += record.summary.imported;
+        let running = matches!(state, CampaignState::Sending | CampaignState::Paused);
+        let later_start = record.start.is_some_and(|start| start > import.now);
+        record.state = if running || later_start {
+            ListState::Committing
+        } else {
+            ListState::Ready
+        };
+        let mut campaign_record = self.loaded(campaign)?.record.clone();
+        campaign_record.recipients += import.written;
         let mut changes = Changes::new();
+        for (status, count) in &import.statuses {
+            changes.add_to_count(campaign, *status, *count);
+        }
         changes.put_campaign(&campaign_record);
         changes.put_list(campaign, &record);
-        // The commit point: from here on the list lands, whatever happens.
+        // The commit point: from here on the list is part of the campaign.
         if let Err(error) = self.store.commit(changes).and_then(|()| self.store.flush()) {
             self.abort_list(import)?;
             return Err(error.into());
         }
         self.loaded(campaign)?.record = campaign_record;
-        self.land(campaign, record)
+        if record.state == ListState::Committing {
+            self.wake_list(campaign, &mut record, import.written)?;
+        }
+        self.loaded(campaign)?.note_list(&record);
+        Ok(record)
     }
 
     /// Discards a list import: nothing of it stays.
     pub fn abort_list(&mut self, import: ListImport) -> Result<(), RuntimeError> {
-        let (campaign, list) = (import.campaign, import.record.id);
+        let (campaign, list, first_seq) =
+            (import.campaign, import.record.id, import.record.first_seq);
         drop(import);
-        self.store.discard_list_rows(campaign, list)?;
+        self.discard(campaign, list, first_seq)
+    }
+
+    fn discard(
+        &mut self,
+        campaign: CampaignId,
+        list: ListId,
+        first_seq: RecipientSeq,
+    ) -> Result<(), RuntimeError> {
+        self.store.discard_import(campaign, list, first_seq)?;
         let mut changes = Changes::new();
         changes.remove_list(campaign, list);
         self.store.commit(changes)?;
@@ -492,63 +511,55 @@ impl Runtime {
         Ok(())
     }
 
-    /// Moves a committing list's staged rows into the campaign, then marks it ready.
-    fn land(
+    /// Writes the wake-ups of a committed list's `count` recipients, then marks it ready.
+    /// Each recipient's key is its run's own (the list's start) or now, so a repeat after a
+    /// crash writes the same keys; a finished (opted-out) run woken by mistake is ignored.
+    fn wake_list(
         &mut self,
         campaign: CampaignId,
-        mut record: ListRecord,
-    ) -> Result<ListRecord, RuntimeError> {
+        record: &mut ListRecord,
+        count: u64,
+    ) -> Result<(), RuntimeError> {
         let now = self.clock.now();
         let running = matches!(
             self.loaded(campaign)?.record.state,
             CampaignState::Sending | CampaignState::Paused
         );
-        loop {
-            let batch: Vec<(u64, StagedRecipient)> =
-                self.store
-                    .staged(campaign, record.id, self.config.batch_size.max(1))?;
-            if batch.is_empty() {
-                break;
-            }
-            let mut changes = Changes::new();
-            for (n, staged) in batch {
-                let mut recipient = staged.recipient;
-                recipient.seq = record.first_seq + n;
-                let run = initial_run(staged.opted_out, record.start, now);
-                changes.add_recipient_with_run(campaign, &recipient, &run);
-                if running && run.phase == Phase::Ready {
-                    changes.wake(campaign, recipient.seq, now);
+        let at = match record.start {
+            Some(start) if start > record.imported_at => Some(start),
+            _ if running => Some(now),
+            _ => None,
+        };
+        if let Some(at) = at {
+            let seqs: Vec<RecipientSeq> = (record.first_seq..record.first_seq + count).collect();
+            for chunk in seqs.chunks(self.config.batch_size.max(1)) {
+                let mut changes = Changes::new();
+                for seq in chunk {
+                    changes.wake(campaign, *seq, at);
                 }
-                changes.unstage(campaign, record.id, n);
+                self.store.commit(changes)?;
             }
-            self.store.commit(changes)?;
         }
         record.state = ListState::Ready;
         let mut changes = Changes::new();
-        changes.put_list(campaign, &record);
+        changes.put_list(campaign, record);
         self.store.commit(changes)?;
         self.store.flush()?;
-        self.loaded(campaign)?.note_list(&record);
-        Ok(record)
+        Ok(())
     }
 
-    /// At start-up: an import that was staging when the process stopped is discarded; one that
-    /// was committing is finished.
+    /// At start-up: an import that had not committed is removed; a committed one whose
+    /// wake-ups were being written gets them all.
     pub(crate) fn recover_lists(&mut self) -> Result<(), RuntimeError> {
         let ids: Vec<CampaignId> = self.campaigns.keys().copied().collect();
         for campaign in ids {
-            for list in self.store.lists(campaign)? {
+            for mut list in self.store.lists(campaign)? {
                 match list.state {
                     ListState::Ready => {}
-                    ListState::Importing => {
-                        self.store.discard_list_rows(campaign, list.id)?;
-                        let mut changes = Changes::new();
-                        changes.remove_list(campaign, list.id);
-                        self.store.commit(changes)?;
-                        self.store.flush()?;
-                    }
+                    ListState::Importing => self.discard(campaign, list.id, list.first_seq)?,
                     ListState::Committing => {
-                        self.land(campaign, list)?;
+                        let count = list.summary.imported;
+                        self.wake_list(campaign, &mut list, count)?;
                     }
                 }
             }

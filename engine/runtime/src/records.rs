@@ -121,15 +121,15 @@ impl RecipientRecord {
 /// Identifies a list within its campaign.
 pub type ListId = u32;
 
-/// Where a list import stands. A list's recipients take part in the campaign only once it is
-/// `Ready`: an import is staged first, so it lands whole or not at all.
+/// Where a list import stands. A list's recipients take part in the campaign only once it
+/// has committed: it lands whole or not at all.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ListState {
-    /// Rows are being staged; a crash now discards the import.
+    /// Rows are being written past the campaign's recipient count; a crash now discards them.
     Importing,
-    /// Every row is staged and the import is being moved into the campaign; a crash now
-    /// finishes the move at the next start.
+    /// Committed; its recipients' wake-ups are being written (a crash now finishes them at the
+    /// next start).
     Committing,
     /// Its recipients are part of the campaign.
     Ready,
@@ -159,7 +159,7 @@ pub struct ListRecord {
     pub end: Option<DateTime<Utc>>,
     /// When the import began.
     pub imported_at: DateTime<Utc>,
-    /// The seq of its first recipient (set when it commits).
+    /// The seq of its first recipient.
     pub first_seq: RecipientSeq,
     /// What the import found.
     pub summary: switchboard_import::ImportSummary,

@@ -17,13 +17,13 @@
 //! | `suppression` | phone bytes                                  | JSON note          |
 //! | `counters`    | campaign u64 · status u8                     | count u64          |
 //! | `lists`       | campaign u64 · list u32                      | `ListRecord`       |
-//! | `staging`     | campaign u64 · list u32 · row u64            | `StagedRecipient`  |
 //! | `rejections`  | campaign u64 · list u32 · n u64              | `ErrorLogEntry`    |
 //!
 //! Ordering contracts: `timers` sorts a campaign's wake-ups by due time, so "what is due"
 //! is one range scan from the campaign's first key up to `now`. `outbox` holds exactly the
 //! intents whose result is not recorded: after a crash, it is the list to reconcile.
-//! `staging` holds the rows of list imports that have not landed yet (see [`crate::lists`]).
+//! Recipients (and runs) with a seq at or past their campaign's `recipients` count belong to
+//! a list import that has not committed: nothing counts or wakes them (see [`crate::lists`]).
 //!
 //! Storage sits behind [`Backend`], a narrow key-value interface (get, prefix scan, bounded
 //! range, atomic apply, flush): [`crate::sled_store`] implements it on sled; a distributed
@@ -92,15 +92,13 @@ pub enum Table {
     Counters,
     /// Recipient lists.
     Lists,
-    /// Rows of list imports that have not landed.
-    Staging,
     /// The error log of each list import.
     Rejections,
 }
 
 impl Table {
     /// Every table, in a fixed order (used for transactions).
-    pub const ALL: [Table; 12] = [
+    pub const ALL: [Table; 11] = [
         Table::Campaigns,
         Table::Recipients,
         Table::Runs,
@@ -111,7 +109,6 @@ impl Table {
         Table::Suppression,
         Table::Counters,
         Table::Lists,
-        Table::Staging,
         Table::Rejections,
     ];
 
@@ -128,7 +125,6 @@ impl Table {
             Table::Suppression => "suppression",
             Table::Counters => "counters",
             Table::Lists => "lists",
-            Table::Staging => "staging",
             Table::Rejections => "rejections",
         }
     }
@@ -140,7 +136,7 @@ impl Table {
 }
 
 use Table::{Campaigns as CAMPAIGNS, Counters as COUNTERS, Messages as MESSAGES, Outbox as OUTBOX};
-use Table::{Lists as LISTS, Rejections as REJECTIONS, Staging as STAGING};
+use Table::{Lists as LISTS, Rejections as REJECTIONS};
 use Table::{
     Recipients as RECIPIENTS, Runs as RUNS, Suppression as SUPPRESSION, Timers as TIMERS,
     Waiters as WAITERS,
@@ -227,7 +223,7 @@ fn list_key(campaign: CampaignId, list: ListId) -> [u8; 12] {
     key
 }
 
-/// `campaign · list · n` (staged rows, rejections).
+/// `campaign · list · n` (rejections).
 fn list_row_key(campaign: CampaignId, list: ListId, n: u64) -> [u8; 20] {
     let mut key = [0u8; 20];
     key[..12].copy_from_slice(&list_key(campaign, list));
@@ -343,20 +339,22 @@ impl Changes {
         self.remove(LISTS, &list_key(campaign, list));
     }
 
-    /// Stages row `n` of a list import.
-    pub fn stage<T: serde::Serialize>(
+    /// Writes an imported recipient and its first run, neither counted nor woken: they take
+    /// part in the campaign when their list commits (which counts and wakes them).
+    pub fn stage_recipient(
         &mut self,
         campaign: CampaignId,
-        list: ListId,
-        n: u64,
-        row: &T,
+        recipient: &RecipientRecord,
+        run: &RunState,
     ) {
-        self.put(STAGING, &list_row_key(campaign, list, n), encode(row));
+        let key = recipient_key(campaign, recipient.seq);
+        self.put(RECIPIENTS, &key, encode(recipient));
+        self.put(RUNS, &key, encode(run));
     }
 
-    /// Removes staged row `n` of a list import.
-    pub fn unstage(&mut self, campaign: CampaignId, list: ListId, n: u64) {
-        self.remove(STAGING, &list_row_key(campaign, list, n));
+    /// Adds `delta` to a campaign's count of `status`.
+    pub fn add_to_count(&mut self, campaign: CampaignId, status: RecipientStatus, delta: i64) {
+        self.count(campaign, status, delta);
     }
 
     /// Appends entry `n` of a list import's error log.
@@ -539,7 +537,7 @@ impl Store {
         }
         self.commit(changes)?;
         for table in [
-            RECIPIENTS, RUNS, TIMERS, OUTBOX, MESSAGES, COUNTERS, LISTS, STAGING, REJECTIONS,
+            RECIPIENTS, RUNS, TIMERS, OUTBOX, MESSAGES, COUNTERS, LISTS, REJECTIONS,
         ] {
             self.remove_prefix(table, &id.to_be_bytes())?;
         }
@@ -566,15 +564,32 @@ impl Store {
         }
     }
 
-    /// Removes a list import's staged rows and error log (an import that did not land).
-    pub(crate) fn discard_list_rows(
+    /// Removes what a list import that did not commit wrote: its recipients and runs (seqs
+    /// from `first_seq` on) and its error log.
+    pub(crate) fn discard_import(
         &self,
         campaign: CampaignId,
         list: ListId,
+        first_seq: RecipientSeq,
     ) -> Result<(), StoreError> {
-        let prefix = list_key(campaign, list);
-        self.remove_prefix(STAGING, &prefix)?;
-        self.remove_prefix(REJECTIONS, &prefix)
+        let (from, to) = (
+            recipient_key(campaign, first_seq),
+            recipient_key(campaign, RecipientSeq::MAX),
+        );
+        for table in [RECIPIENTS, RUNS] {
+            loop {
+                let keys = self.backend.range_keys(table, &from, &to, 10_000)?;
+                if keys.is_empty() {
+                    break;
+                }
+                let mut changes = Changes::new();
+                for key in keys {
+                    changes.remove(table, &key);
+                }
+                self.commit(changes)?;
+            }
+        }
+        self.remove_prefix(REJECTIONS, &list_key(campaign, list))
     }
 
     /// A list.
@@ -591,36 +606,6 @@ impl Store {
         self.scan_records(LISTS, &campaign.to_be_bytes())
             .map(|entry| entry.map(|(_, record)| record))
             .collect()
-    }
-
-    /// Up to `limit` staged rows of a list import, in row order, with their row numbers.
-    pub(crate) fn staged<T: serde::de::DeserializeOwned>(
-        &self,
-        campaign: CampaignId,
-        list: ListId,
-        limit: usize,
-    ) -> Result<Vec<(u64, T)>, StoreError> {
-        self.scan_records(STAGING, &list_key(campaign, list))
-            .take(limit)
-            .map(|entry| {
-                let (key, row) = entry?;
-                let n = key
-                    .get(12..20)
-                    .and_then(|b| b.try_into().ok())
-                    .map_or(0, u64::from_be_bytes);
-                Ok((n, row))
-            })
-            .collect()
-    }
-
-    /// How many rows of a list import are staged (not landed yet).
-    pub fn staged_count(&self, campaign: CampaignId, list: ListId) -> Result<u64, StoreError> {
-        let mut count = 0;
-        for entry in self.backend.scan(STAGING, &list_key(campaign, list)) {
-            entry?;
-            count += 1;
-        }
-        Ok(count)
     }
 
     /// A list import's error log, in order.

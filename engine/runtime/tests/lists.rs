@@ -348,7 +348,7 @@ fn refused_imports_leave_nothing_behind() {
     assert_eq!(h.runtime.store().recipients(id).count(), 0);
     for list in 0..4 {
         assert_eq!(h.runtime.store().rejections(id, list).count(), 0);
-        assert_eq!(h.runtime.store().staged_count(id, list).expect("staged"), 0);
+        assert_eq!(h.runtime.store().runs(id).count(), 0, "list {list}");
     }
 
     // A name is unique within the campaign; an end must follow the start.
@@ -457,8 +457,16 @@ fn open(
 
 #[test]
 fn a_crash_at_any_write_of_an_import_lands_the_whole_list_or_none_of_it() {
+    // A draft (the commit is one transaction) and a sending campaign (the committed list's
+    // wake-ups are written after the commit point, in several transactions).
+    for sending in [false, true] {
+        crash_at_every_write(sending);
+    }
+}
+
+fn crash_at_every_write(sending: bool) {
     let clock = ManualClock::new(utc(2026, 12, 7, 15, 0));
-    // Three rows per transaction: ten rows take several staging and landing writes.
+    // Three rows per transaction: ten rows take several writes.
     let config = RuntimeConfig {
         batch_size: 3,
         ..RuntimeConfig::default()
@@ -468,63 +476,93 @@ fn a_crash_at_any_write_of_an_import_lands_the_whole_list_or_none_of_it() {
         .chain([("12".to_string(), "bad".to_string())])
         .collect();
     let rows: Vec<(&str, &str)> = rows.iter().map(|(p, n)| (p.as_str(), n.as_str())).collect();
+    // The sending campaign already has one recipient (it cannot start empty-handed).
+    let before = u64::from(sending);
     let mut outcomes = BTreeMap::<&str, usize>::new();
     for crash_at in 0.. {
         let dir = std::env::temp_dir().join(format!(
-            "switchboard-list-crash-{}-{crash_at}",
+            "switchboard-list-crash-{}-{sending}-{crash_at}",
             std::process::id()
         ));
         let _ = std::fs::remove_dir_all(&dir);
         let id = {
             let mut runtime = open(&dir, None, &clock, &config);
-            runtime
-                .create_campaign("c", WORKFLOW, Vec::new())
-                .expect("create")
+            let first: Vec<(String, BTreeMap<String, String>)> = (0..before)
+                .map(|_| ("+14165550999".to_string(), BTreeMap::new()))
+                .collect();
+            let id = runtime
+                .create_campaign("c", WORKFLOW, first)
+                .expect("create");
+            if sending {
+                runtime.start(id).expect("start");
+            }
+            id
         };
         let finished = {
             let mut runtime = open(&dir, Some(crash_at), &clock, &config);
             import(&mut runtime, id, list("l", "CA"), &rows).is_ok()
         };
         let runtime = open(&dir, None, &clock, &config);
-        let lists = runtime.lists(id).expect("lists");
-        let recipients = runtime.store().recipients(id).count();
+        let lists: Vec<ListRecord> = runtime
+            .lists(id)
+            .expect("lists")
+            .into_iter()
+            .filter(|l| l.name == "l")
+            .collect();
+        let recipients = runtime.store().recipients(id).count() as u64;
         let counts = runtime.store().counters(id).expect("counters");
+        let woken = runtime
+            .store()
+            .due(id, utc(2030, 1, 1, 0, 0), usize::MAX)
+            .expect("timers")
+            .len() as u64;
+        let at = format!("sending {sending}, crash at write {crash_at}");
         match lists.as_slice() {
             [] => {
-                assert_eq!(
-                    recipients, 0,
-                    "crash at write {crash_at}: no list, no recipients"
-                );
-                assert!(!finished);
-                assert_eq!(runtime.campaign(id).map(|c| c.recipients), Some(0));
+                assert_eq!(recipients, before, "{at}: no list, no recipients");
+                assert!(!finished, "{at}");
+                assert_eq!(runtime.campaign(id).map(|c| c.recipients), Some(before));
+                assert_eq!(woken, before, "{at}");
                 outcomes.entry("none").and_modify(|n| *n += 1).or_insert(1);
             }
             [list] => {
-                assert_eq!(list.state, ListState::Ready, "crash at write {crash_at}");
-                assert_eq!(recipients, 10, "crash at write {crash_at}: every valid row");
-                assert_eq!(counts.get(&RecipientStatus::Pending), Some(&10));
-                assert_eq!(runtime.campaign(id).map(|c| c.recipients), Some(10));
-                assert_eq!(runtime.store().rejections(id, list.id).count(), 1);
+                assert_eq!(list.state, ListState::Ready, "{at}");
+                assert_eq!(recipients, before + 10, "{at}: every valid row");
+                assert_eq!(
+                    counts.get(&RecipientStatus::Pending),
+                    Some(&(before + 10)),
+                    "{at}"
+                );
+                assert_eq!(
+                    runtime.campaign(id).map(|c| c.recipients),
+                    Some(before + 10)
+                );
+                assert_eq!(runtime.store().rejections(id, list.id).count(), 1, "{at}");
+                // A sending campaign wakes every new recipient (a draft wakes them at start).
+                assert_eq!(woken, if sending { before + 10 } else { 0 }, "{at}");
                 outcomes.entry("all").and_modify(|n| *n += 1).or_insert(1);
             }
-            more => panic!("crash at write {crash_at}: {} lists", more.len()),
+            more => panic!("{at}: {} lists", more.len()),
         }
-        assert_eq!(runtime.store().staged_count(id, 0).expect("staged"), 0);
+        assert_eq!(
+            runtime.store().runs(id).count() as u64,
+            recipients,
+            "{at}: a run per recipient, no more"
+        );
         drop(runtime);
         let _ = std::fs::remove_dir_all(&dir);
         if finished {
             break;
         }
     }
-    // Both outcomes happened: crashes before the commit point discard, after it finish.
+    // Crashes before the commit point discard the list (several staging writes); after it,
+    // the list is finished at the next start (the wake-up writes of a sending campaign).
+    let all = outcomes.get("all").copied().unwrap_or(0);
     assert!(
         outcomes.get("none").copied().unwrap_or(0) >= 4,
         "{outcomes:?}"
     );
-    assert!(
-        outcomes.get("all").copied().unwrap_or(0) >= 4,
-        "{outcomes:?}"
-    );
+    assert!(all >= if sending { 4 } else { 1 }, "{outcomes:?}");
 }
 
 #[test]
