@@ -614,3 +614,46 @@ fn a_duplicated_campaign_keeps_its_lists_timezones_and_number_types() {
         "{counts:?}"
     );
 }
+
+#[test]
+fn starting_a_campaign_during_an_import_leaves_the_uncommitted_rows_alone() {
+    let dir = std::env::temp_dir().join(format!("switchboard-list-start-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let clock = ManualClock::new(utc(2026, 12, 7, 15, 0));
+    // One row per transaction: the rows are in the store before the list commits.
+    let config = RuntimeConfig {
+        batch_size: 1,
+        ..RuntimeConfig::default()
+    };
+    let mut runtime = open(&dir, None, &clock, &config);
+    let id = runtime
+        .create_campaign(
+            "c",
+            WORKFLOW,
+            vec![("+14165550999".into(), BTreeMap::new())],
+        )
+        .expect("create");
+    let mut import = runtime.begin_list(id, list("l", "CA")).expect("begin");
+    for (line, phone) in [(2, "416 555 0101"), (3, "416 555 0102")] {
+        let cells = vec![("phone".to_string(), phone.to_string())];
+        import.push_row(line, cells).expect("row");
+    }
+    assert_eq!(
+        runtime.store().recipients(id).count(),
+        3,
+        "written before the commit"
+    );
+    runtime.start(id).expect("start");
+    let due = |runtime: &Runtime| {
+        runtime
+            .store()
+            .due(id, utc(2030, 1, 1, 0, 0), usize::MAX)
+            .expect("timers")
+            .len()
+    };
+    assert_eq!(due(&runtime), 1, "only the committed recipient is woken");
+    runtime.commit_list(import).expect("commit");
+    assert_eq!(due(&runtime), 3, "the list wakes its own when it commits");
+    drop(runtime);
+    let _ = std::fs::remove_dir_all(&dir);
+}
