@@ -258,7 +258,7 @@ impl Runtime {
             Some(window) => (window.timezone.field.clone(), window.timezone.default.0),
             None => ("timezone".to_string(), self.config.default_timezone),
         };
-        let loaded = Loaded {
+        let mut loaded = Loaded {
             program: Arc::new(program),
             policy,
             senders,
@@ -289,7 +289,6 @@ impl Runtime {
             list_ends: HashMap::new(),
             record,
         };
-        let mut loaded = loaded;
         for list in self.store.lists(loaded.record.id)? {
             if list.state == ListState::Ready {
                 loaded.note_list(&list);

@@ -25,7 +25,7 @@ use chrono::{DateTime, Utc};
 use switchboard_import::limits::RowCounter;
 use switchboard_import::{
     Deduper, ErrorLogEntry, HeaderError, HeaderMapping, HeaderOverrides, ImportLimits,
-    ImportSummary, LimitError, ListSettings, Recipient, Region, Rejection, RowNormaliser,
+    ImportSummary, LimitError, ListSettings, Recipient, Region, Rejection, Role, RowNormaliser,
     TimezonePolicy,
 };
 use switchboard_model::timezone::Timezone;
@@ -155,9 +155,7 @@ pub struct ListImport {
     overrides: HeaderOverrides,
     settings: ListSettings,
     rows: RowCounter,
-    /// The other lists' numbers, until the header row is known and the normaliser is built.
-    seeded: Option<Deduper>,
-    normaliser: Option<RowNormaliser>,
+    normaliser: Normaliser,
     batch: Changes,
     /// Writes per staging transaction (the runtime's group-commit size).
     batch_limit: usize,
@@ -165,8 +163,6 @@ pub struct ListImport {
     written: u64,
     /// Their first runs' statuses, counted when the list commits.
     statuses: BTreeMap<RecipientStatus, i64>,
-    /// When the import began (the first runs are built for then).
-    now: DateTime<Utc>,
     /// Error log entries written so far.
     logged: u64,
     /// Set by any error: a failed import can only be aborted, never committed.
@@ -175,22 +171,16 @@ pub struct ListImport {
     first_unreadable: Option<(u64, String)>,
 }
 
+/// The row normaliser, built from the first row's columns (the header).
+#[derive(Debug)]
+enum Normaliser {
+    /// No row yet: the other lists' numbers, to seed its duplicate check.
+    AwaitingHeader(Deduper),
+    /// Normalising rows.
+    Ready(RowNormaliser),
+}
+
 impl ListImport {
-    /// The list as it stands (its summary grows as rows are pushed).
-    pub fn list(&self) -> &ListRecord {
-        &self.record
-    }
-
-    /// The counts so far.
-    pub fn summary(&self) -> &ImportSummary {
-        &self.record.summary
-    }
-
-    /// The campaign it imports into.
-    pub fn campaign(&self) -> CampaignId {
-        self.campaign
-    }
-
     /// One row: `(column, value)` pairs in file order, `line` its line in the file. A row
     /// that is not valid goes to the error log and the import goes on; a limit, or a header
     /// row without a phone column, stops it (`Err`: abort the import).
@@ -200,19 +190,28 @@ impl ListImport {
         cells: Vec<(String, String)>,
     ) -> Result<(), ListImportError> {
         let outcome = self.take_row(line, cells);
+        self.note_failure(outcome)
+    }
+
+    /// Remembers a failure: a failed import can only be aborted.
+    fn note_failure(
+        &mut self,
+        outcome: Result<(), ListImportError>,
+    ) -> Result<(), ListImportError> {
         self.failed |= outcome.is_err();
         outcome
     }
 
     fn take_row(&mut self, line: u64, cells: Vec<(String, String)>) -> Result<(), ListImportError> {
         self.rows.count(line, cells.len())?;
-        if self.normaliser.is_none() {
+        if let Normaliser::AwaitingHeader(seeded) = &mut self.normaliser {
             let headers: Vec<&str> = cells.iter().map(|(column, _)| column.as_str()).collect();
             let mapping = HeaderMapping::new(&headers, &self.overrides)?;
-            let deduper = self.seeded.take().unwrap_or_default();
-            self.normaliser = Some(RowNormaliser::with_deduper(mapping, self.settings, deduper));
+            let deduper = std::mem::take(seeded);
+            self.normaliser =
+                Normaliser::Ready(RowNormaliser::with_deduper(mapping, self.settings, deduper));
         }
-        let Some(normaliser) = self.normaliser.as_mut() else {
+        let Normaliser::Ready(normaliser) = &mut self.normaliser else {
             return Ok(());
         };
         let outcome = normaliser.normalise(line, cells);
@@ -238,8 +237,7 @@ impl ListImport {
                 self.record.summary.record_rejected(&rejections);
                 self.log(&rejections)
             });
-        self.failed |= outcome.is_err();
-        outcome
+        self.note_failure(outcome)
     }
 
     fn stage(&mut self, recipient: Recipient) -> Result<(), ListImportError> {
@@ -249,7 +247,7 @@ impl ListImport {
         }
         let mut record = recipient_record(recipient, self.record.id);
         record.seq = self.record.first_seq + self.written;
-        let run = initial_run(opted_out, self.record.start, self.now);
+        let run = initial_run(opted_out, self.record.start, self.record.imported_at);
         *self.statuses.entry(run.status).or_default() += 1;
         self.batch.stage_recipient(self.campaign, &record, &run);
         self.written += 1;
@@ -278,9 +276,7 @@ impl ListImport {
     }
 
     fn write_batch(&mut self) -> Result<(), ListImportError> {
-        let outcome = self.store.commit(std::mem::take(&mut self.batch));
-        self.failed |= outcome.is_err();
-        Ok(outcome?)
+        Ok(self.store.commit(std::mem::take(&mut self.batch))?)
     }
 }
 
@@ -288,13 +284,13 @@ impl ListImport {
 /// their role keys (`{name}` in templates), like every other column.
 fn recipient_record(recipient: Recipient, list: ListId) -> RecipientRecord {
     let mut fields: BTreeMap<String, String> = recipient.fields;
-    for (key, value) in [
-        ("name", recipient.name),
-        ("last_name", recipient.last_name),
-        ("company", recipient.company),
+    for (role, value) in [
+        (Role::Name, recipient.name),
+        (Role::LastName, recipient.last_name),
+        (Role::Company, recipient.company),
     ] {
         if let Some(value) = value {
-            fields.insert(key.to_string(), value);
+            fields.insert(role.key().to_string(), value);
         }
     }
     RecipientRecord {
@@ -330,6 +326,32 @@ pub(crate) fn initial_run(
     run
 }
 
+/// When a committed list's recipients are woken: at the list's start when it is later than the
+/// import (each run sleeps until then: the same key as its own timer); at once when the
+/// campaign runs — keyed by the import's instant, so a repeat after a crash writes the same
+/// key; otherwise not at all (the campaign's start wakes them). An opted-out recipient woken
+/// this way is finished and ignored.
+fn wake_at(list: &ListRecord, campaign: CampaignState) -> Option<DateTime<Utc>> {
+    match list.start {
+        Some(start) if start > list.imported_at => Some(start),
+        _ if matches!(campaign, CampaignState::Sending | CampaignState::Paused) => {
+            Some(list.imported_at)
+        }
+        _ => None,
+    }
+}
+
+/// Fails with [`ListImportError::Busy`] while one of `lists` is being imported.
+fn refuse_if_importing(campaign: CampaignId, lists: &[ListRecord]) -> Result<(), ListImportError> {
+    match lists.iter().find(|list| list.state != ListState::Ready) {
+        Some(busy) => Err(ListImportError::Busy {
+            campaign,
+            name: busy.name.clone(),
+        }),
+        None => Ok(()),
+    }
+}
+
 /// Whether a campaign in `state` accepts a new list.
 fn accepts_lists(state: CampaignState) -> bool {
     matches!(
@@ -363,8 +385,8 @@ impl Runtime {
         if let Some(end) = new.end.filter(|end| *end <= self.clock.now()) {
             return Err(ListImportError::EndPassed(end).into());
         }
-        self.refuse_if_importing(campaign)?;
         let lists = self.store.lists(campaign)?;
+        refuse_if_importing(campaign, &lists)?;
         if lists.iter().any(|l| l.name == new.name) {
             return Err(ListImportError::NameTaken {
                 campaign,
@@ -413,11 +435,9 @@ impl Runtime {
                 },
             },
             rows: new.limits.counter(),
-            seeded: Some(deduper),
+            normaliser: Normaliser::AwaitingHeader(deduper),
             written: 0,
             statuses: BTreeMap::new(),
-            now: self.clock.now(),
-            normaliser: None,
             batch: Changes::new(),
             failed: false,
             first_unreadable: None,
@@ -435,7 +455,7 @@ impl Runtime {
     pub fn commit_list(&mut self, mut import: ListImport) -> Result<ListRecord, RuntimeError> {
         let refusal = if import.failed {
             Some(ListImportError::Failed)
-        } else if import.normaliser.is_none() {
+        } else if let Normaliser::AwaitingHeader(_) = import.normaliser {
             // Not one row was read: an empty file, a header only, or nothing readable.
             Some(match import.first_unreadable.take() {
                 Some((line, message)) => ListImportError::Unreadable { line, message },
@@ -461,12 +481,9 @@ impl Runtime {
             return Err(ListImportError::CampaignClosed { campaign, state }.into());
         }
         let mut record = import.record.clone();
-        let running = matches!(state, CampaignState::Sending | CampaignState::Paused);
-        let later_start = record.start.is_some_and(|start| start > import.now);
-        record.state = if running || later_start {
-            ListState::Committing
-        } else {
-            ListState::Ready
+        record.state = match wake_at(&record, state) {
+            Some(_) => ListState::Committing,
+            None => ListState::Ready,
         };
         let mut campaign_record = self.loaded(campaign)?.record.clone();
         campaign_record.recipients += import.written;
@@ -511,33 +528,27 @@ impl Runtime {
         Ok(())
     }
 
-    /// Writes the wake-ups of a committed list's `count` recipients, then marks it ready.
-    /// Each recipient's key is its run's own (the list's start) or now, so a repeat after a
-    /// crash writes the same keys; a finished (opted-out) run woken by mistake is ignored.
+    /// Writes the wake-ups of a committed list's `count` recipients (see [`wake_at`]), then
+    /// marks it ready. A repeat after a crash writes the same keys.
     fn wake_list(
         &mut self,
         campaign: CampaignId,
         record: &mut ListRecord,
         count: u64,
     ) -> Result<(), RuntimeError> {
-        let now = self.clock.now();
-        let running = matches!(
-            self.loaded(campaign)?.record.state,
-            CampaignState::Sending | CampaignState::Paused
-        );
-        let at = match record.start {
-            Some(start) if start > record.imported_at => Some(start),
-            _ if running => Some(now),
-            _ => None,
-        };
-        if let Some(at) = at {
-            let seqs: Vec<RecipientSeq> = (record.first_seq..record.first_seq + count).collect();
-            for chunk in seqs.chunks(self.config.batch_size.max(1)) {
+        let state = self.loaded(campaign)?.record.state;
+        if let Some(at) = wake_at(record, state) {
+            let end = record.first_seq + count;
+            let step = self.config.batch_size.max(1) as u64;
+            let mut from = record.first_seq;
+            while from < end {
+                let to = from.saturating_add(step).min(end);
                 let mut changes = Changes::new();
-                for seq in chunk {
-                    changes.wake(campaign, *seq, at);
+                for seq in from..to {
+                    changes.wake(campaign, seq, at);
                 }
                 self.store.commit(changes)?;
+                from = to;
             }
         }
         record.state = ListState::Ready;
@@ -569,19 +580,7 @@ impl Runtime {
 
     /// Fails with [`ListImportError::Busy`] while a list is being imported into `campaign`.
     pub(crate) fn refuse_if_importing(&self, campaign: CampaignId) -> Result<(), RuntimeError> {
-        match self
-            .store
-            .lists(campaign)?
-            .into_iter()
-            .find(|list| list.state != ListState::Ready)
-        {
-            Some(busy) => Err(ListImportError::Busy {
-                campaign,
-                name: busy.name,
-            }
-            .into()),
-            None => Ok(()),
-        }
+        Ok(refuse_if_importing(campaign, &self.store.lists(campaign)?)?)
     }
 
     /// A campaign's lists.

@@ -142,6 +142,9 @@ use Table::{
     Waiters as WAITERS,
 };
 
+/// Keys removed per transaction when a campaign or an import is deleted.
+const REMOVE_CHUNK: usize = 10_000;
+
 /// A key-value entry.
 pub type Entry = (Vec<u8>, Vec<u8>);
 
@@ -546,13 +549,24 @@ impl Store {
 
     /// Removes every entry of `table` under `prefix`, in chunks.
     pub(crate) fn remove_prefix(&self, table: Table, prefix: &[u8]) -> Result<(), StoreError> {
-        loop {
-            let keys: Vec<Vec<u8>> = self
-                .backend
+        self.remove_chunks(table, || {
+            self.backend
                 .scan(table, prefix)
-                .take(10_000)
+                .take(REMOVE_CHUNK)
                 .map(|entry| entry.map(|(key, _)| key))
-                .collect::<Result<_, _>>()?;
+                .collect()
+        })
+    }
+
+    /// Removes the keys `next_chunk` finds in `table`, one transaction per chunk, until it
+    /// finds none.
+    fn remove_chunks(
+        &self,
+        table: Table,
+        mut next_chunk: impl FnMut() -> Result<Vec<Vec<u8>>, StoreError>,
+    ) -> Result<(), StoreError> {
+        loop {
+            let keys = next_chunk()?;
             if keys.is_empty() {
                 return Ok(());
             }
@@ -577,28 +591,11 @@ impl Store {
             recipient_key(campaign, RecipientSeq::MAX),
         );
         for table in [RECIPIENTS, RUNS] {
-            loop {
-                let keys = self.backend.range_keys(table, &from, &to, 10_000)?;
-                if keys.is_empty() {
-                    break;
-                }
-                let mut changes = Changes::new();
-                for key in keys {
-                    changes.remove(table, &key);
-                }
-                self.commit(changes)?;
-            }
+            self.remove_chunks(table, || {
+                self.backend.range_keys(table, &from, &to, REMOVE_CHUNK)
+            })?;
         }
         self.remove_prefix(REJECTIONS, &list_key(campaign, list))
-    }
-
-    /// A list.
-    pub fn list(
-        &self,
-        campaign: CampaignId,
-        list: ListId,
-    ) -> Result<Option<ListRecord>, StoreError> {
-        self.read(LISTS, &list_key(campaign, list))
     }
 
     /// A campaign's lists (every state), by id.
