@@ -177,22 +177,13 @@ pub fn run(args: &ImportArgs) -> anyhow::Result<ImportOutcome> {
     Ok(ImportOutcome::Imported)
 }
 
-/// Whether a runtime error refuses the list (the operator's to fix) rather than failing.
+/// Whether a runtime error refuses the list (the operator's to fix) rather than failing:
+/// every list import error but the store's.
 fn is_refusal(error: &switchboard_runtime::RuntimeError) -> bool {
     use switchboard_runtime::lists::ListImportError;
     matches!(
         error,
-        switchboard_runtime::RuntimeError::List(
-            ListImportError::Headers(_)
-                | ListImportError::Limit(_)
-                | ListImportError::NoRows
-                | ListImportError::Unreadable { .. }
-                | ListImportError::NameTaken { .. }
-                | ListImportError::Busy { .. }
-                | ListImportError::CampaignClosed { .. }
-                | ListImportError::EndBeforeStart { .. }
-                | ListImportError::EndPassed(_)
-        )
+        switchboard_runtime::RuntimeError::List(list) if !matches!(list, ListImportError::Store(_))
     )
 }
 

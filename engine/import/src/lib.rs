@@ -40,6 +40,8 @@ pub use encoding::{EncodingError, Utf8Reader};
 pub use headers::{HeaderError, HeaderMapping, HeaderOverrides, Role};
 pub use limits::{ImportLimits, LimitError};
 pub use phone::{NormalisedPhone, NumberType, PhoneRejection, Region, normalise, warm_up};
-pub use report::{CsvErrorLog, ErrorLogEntry, ImportSummary, JsonErrorLog};
+pub use report::{
+    CsvErrorLog, ErrorLog, ErrorLogEntry, ErrorLogFormat, ImportSummary, JsonErrorLog,
+};
 pub use row::{ListSettings, Reason, Recipient, Rejection, RowNormaliser};
 pub use timezone::TimezonePolicy;

@@ -142,6 +142,60 @@ impl<W: Write> JsonErrorLog<W> {
     }
 }
 
+/// The formats an error log can be written in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorLogFormat {
+    /// `line,column,value,code,message,first_line,first_list`, with a header row.
+    Csv,
+    /// One JSON array of entries.
+    Json,
+}
+
+impl ErrorLogFormat {
+    /// The format a file name asks for (`.json` → JSON, else CSV).
+    pub fn of_path(path: &std::path::Path) -> Self {
+        match path.extension().and_then(|e| e.to_str()) {
+            Some(extension) if extension.eq_ignore_ascii_case("json") => ErrorLogFormat::Json,
+            _ => ErrorLogFormat::Csv,
+        }
+    }
+}
+
+/// An error log in either format.
+#[derive(Debug)]
+pub enum ErrorLog<W: Write> {
+    /// As CSV (boxed: the CSV writer's buffers are large beside the JSON one).
+    Csv(Box<CsvErrorLog<W>>),
+    /// As JSON.
+    Json(JsonErrorLog<W>),
+}
+
+impl<W: Write> ErrorLog<W> {
+    /// Starts a log in `format` on `destination`.
+    pub fn new(format: ErrorLogFormat, destination: W) -> Result<Self, ReportError> {
+        Ok(match format {
+            ErrorLogFormat::Csv => ErrorLog::Csv(Box::new(CsvErrorLog::new(destination))),
+            ErrorLogFormat::Json => ErrorLog::Json(JsonErrorLog::new(destination)?),
+        })
+    }
+
+    /// Appends one entry.
+    pub fn write_entry(&mut self, entry: &ErrorLogEntry) -> Result<(), ReportError> {
+        match self {
+            ErrorLog::Csv(log) => log.write_entry(entry),
+            ErrorLog::Json(log) => log.write_entry(entry),
+        }
+    }
+
+    /// Ends the log and returns the destination.
+    pub fn finish(self) -> Result<W, ReportError> {
+        match self {
+            ErrorLog::Csv(log) => (*log).finish(),
+            ErrorLog::Json(log) => log.finish(),
+        }
+    }
+}
+
 /// Counts for the end of an import. `rows_read = imported + rejected + duplicates`: a
 /// duplicate is counted apart from the rejected rows (it is also in the error log, code
 /// `duplicate`).

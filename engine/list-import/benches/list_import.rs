@@ -1,6 +1,6 @@
 //! A generated 1,000,000-row CSV (see `switchboard_import::sample`) imported as one list, the
 //! whole pipeline: file → size/UTF-8/line checks → the bundled CSV importer plugin →
-//! normalisation (E.164, timezones, duplicates) → staged in sled → committed into the
+//! normalisation (E.164, timezones, duplicates) → written to sled → committed into the
 //! campaign. Prints rows/s per phase and peak RSS.
 //!
 //! `cargo bench -p switchboard-list-import --bench list_import [-- ROWS]`. A figure, not a
@@ -94,7 +94,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         rate(staging.as_secs_f64())
     );
     println!(
-        "commit (staged rows into the campaign): {:.2} s = {:.0} rows/s",
+        "commit (one transaction; wake-ups when the campaign runs): {:.2} s = {:.0} rows/s",
         landing.as_secs_f64(),
         rate(landing.as_secs_f64())
     );

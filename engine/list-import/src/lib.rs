@@ -14,8 +14,9 @@
 use std::io::{ErrorKind, Read, Write};
 use std::path::Path;
 
+pub use switchboard_import::ErrorLogFormat;
 use switchboard_import::report::ReportError;
-use switchboard_import::{CsvErrorLog, EncodingError, JsonErrorLog, LimitError, Utf8Reader};
+use switchboard_import::{EncodingError, ErrorLog, LimitError, Utf8Reader};
 use switchboard_plugin_host::bundled::{self, Bundled};
 use switchboard_plugin_host::importer::CHUNK_BYTES;
 use switchboard_plugin_host::{
@@ -217,25 +218,6 @@ fn classify(error: std::io::Error) -> FileImportError {
     FileImportError::Read(error)
 }
 
-/// The formats an error log can be written in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ErrorLogFormat {
-    /// `line,column,value,code,message,first_line,first_list`, with a header row.
-    Csv,
-    /// One JSON array of entries.
-    Json,
-}
-
-impl ErrorLogFormat {
-    /// The format a file name asks for (`.json` → JSON, else CSV).
-    pub fn of_path(path: &Path) -> Self {
-        match path.extension().and_then(|e| e.to_str()) {
-            Some(extension) if extension.eq_ignore_ascii_case("json") => ErrorLogFormat::Json,
-            _ => ErrorLogFormat::Csv,
-        }
-    }
-}
-
 /// Why an error log could not be written.
 #[derive(Debug, thiserror::Error)]
 pub enum ErrorLogError {
@@ -256,26 +238,13 @@ pub fn write_error_log(
     format: ErrorLogFormat,
     destination: impl Write,
 ) -> Result<u64, ErrorLogError> {
+    let mut log = ErrorLog::new(format, destination)?;
     let mut written = 0;
-    let entries = store.rejections(campaign, list);
-    match format {
-        ErrorLogFormat::Csv => {
-            let mut log = CsvErrorLog::new(destination);
-            for entry in entries {
-                log.write_entry(&entry?)?;
-                written += 1;
-            }
-            log.finish()?;
-        }
-        ErrorLogFormat::Json => {
-            let mut log = JsonErrorLog::new(destination)?;
-            for entry in entries {
-                log.write_entry(&entry?)?;
-                written += 1;
-            }
-            log.finish()?;
-        }
+    for entry in store.rejections(campaign, list) {
+        log.write_entry(&entry?)?;
+        written += 1;
     }
+    log.finish()?;
     Ok(written)
 }
 

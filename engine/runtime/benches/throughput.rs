@@ -28,16 +28,9 @@ impl Provider for CountingProvider {
     }
 }
 
+/// Peak resident memory in MB (NaN where the platform cannot tell).
 fn peak_rss_mb() -> f64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|status| {
-            status
-                .lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
-        })
-        .map_or(f64::NAN, |kb| kb / 1024.0)
+    switchboard_import::sample::peak_rss_mb().unwrap_or(f64::NAN)
 }
 
 const WORKFLOW: &str = r#"kind: campaign
