@@ -259,14 +259,14 @@ impl Provider for ProviderPlugin {
         }
     }
 
-    fn lookup(&self, idempotency_key: &str) -> Option<Lookup> {
+    fn lookup(&self, message: &Outbound) -> Option<Lookup> {
         // Only a plugin that implements lookup can say "never sent".
         if !self.info.capabilities.contains(Capabilities::LOOKUP) {
             return None;
         }
         let answer = self
             .call("lookup", |guest, store| {
-                guest.call_lookup(store, idempotency_key, None)
+                guest.call_lookup(store, &message.idempotency_key(), None)
             })
             .ok()?;
         match answer {

@@ -107,6 +107,7 @@ impl Runtime {
         self.store.commit(changes)?;
         self.store.flush()?;
         self.load_compiled(record, compiled)?;
+        self.announce_state(id);
         Ok(id)
     }
 
@@ -166,6 +167,7 @@ impl Runtime {
             .map(|(seq, run)| (seq, run.wake_at().unwrap_or(now)))
             .collect();
         self.store.commit(changes)?;
+        self.announce_state(id);
         self.wake_all(id, &wakes)
     }
 
@@ -205,6 +207,7 @@ impl Runtime {
         let state = self.set_state(id, action, &mut changes)?;
         self.store.commit(changes)?;
         self.store.flush()?;
+        self.announce_state(id);
         Ok(state)
     }
 
@@ -217,6 +220,7 @@ impl Runtime {
         }
         self.store.commit(changes)?;
         self.store.flush()?;
+        self.announce_state(id);
         Ok(state)
     }
 
@@ -239,6 +243,7 @@ impl Runtime {
         }
         self.store.commit(changes)?;
         self.store.flush()?;
+        self.announce_state(id);
         Ok(state)
     }
 
@@ -270,6 +275,7 @@ impl Runtime {
         }
         self.store.commit(changes)?;
         self.store.flush()?;
+        self.announce_state(id);
         Ok(state)
     }
 
@@ -283,6 +289,7 @@ impl Runtime {
         changes.put_campaign(&loaded.record);
         self.store.commit(changes)?;
         self.store.flush()?;
+        self.announce_state(id);
         Ok(())
     }
 

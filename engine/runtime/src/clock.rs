@@ -56,6 +56,43 @@ impl Clock for ManualClock {
     }
 }
 
+/// A clock that runs `factor` times faster than the machine's, from `start` (the demo: a
+/// campaign's hours of pacing and waits in seconds). Clones share the same time line.
+#[derive(Debug, Clone)]
+pub struct ScaledClock {
+    start: DateTime<Utc>,
+    began: std::time::Instant,
+    factor: f64,
+}
+
+impl ScaledClock {
+    /// A clock reading `start` now and running `factor` times faster (at least 1).
+    pub fn new(start: DateTime<Utc>, factor: f64) -> Self {
+        Self {
+            start,
+            began: std::time::Instant::now(),
+            factor: if factor.is_finite() {
+                factor.max(1.0)
+            } else {
+                1.0
+            },
+        }
+    }
+
+    /// How many times faster than real time it runs.
+    pub fn factor(&self) -> f64 {
+        self.factor
+    }
+}
+
+impl Clock for ScaledClock {
+    fn now(&self) -> DateTime<Utc> {
+        let elapsed = self.began.elapsed().as_secs_f64() * self.factor;
+        let millis = (elapsed * 1_000.0).min(i64::MAX as f64 / 2.0) as i64;
+        self.start + TimeDelta::milliseconds(millis)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -69,5 +106,17 @@ mod tests {
         assert_eq!(shared.now(), start + TimeDelta::hours(2));
         clock.set(start);
         assert_eq!(shared.now(), start + TimeDelta::hours(2), "never backwards");
+    }
+
+    #[test]
+    fn scaled_clock_starts_at_its_start_and_runs_faster() {
+        let start = DateTime::from_timestamp(1_800_000_000, 0).unwrap_or_default();
+        let clock = ScaledClock::new(start, 3_600.0);
+        let first = clock.now();
+        assert!(first >= start && first < start + TimeDelta::minutes(10));
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        // 20 ms at 3,600 times is over a minute.
+        assert!(clock.now() - first >= TimeDelta::seconds(60));
+        assert_eq!(ScaledClock::new(start, f64::NAN).factor(), 1.0);
     }
 }

@@ -70,6 +70,7 @@ pub(crate) fn intent(outbound: Outbound, now: DateTime<Utc>) -> MessageRecord {
         error: None,
         created_at: now,
         answered_at: None,
+        status_at: None,
     }
 }
 
@@ -107,5 +108,6 @@ pub(crate) fn answered(
         error,
         created_at: intent.created_at,
         answered_at: Some(now),
+        status_at: None,
     }
 }

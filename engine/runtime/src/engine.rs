@@ -22,6 +22,7 @@ use switchboard_model::window::TimeRange;
 
 use crate::clock::Clock;
 use crate::dispatch::{answered, intent, send_all};
+use crate::events::Observer;
 use crate::executor::{Env, Event, apply};
 use crate::lifecycle::{CampaignState, IllegalTransition, LifecycleAction};
 use crate::pacing::{Limits, Pacer, RoundRobin, sticky_index};
@@ -107,6 +108,8 @@ pub(crate) struct Loaded {
     pub(crate) senders: Vec<String>,
     pub(crate) strategy: PoolStrategy,
     pub(crate) round_robin: RoundRobin,
+    /// The provider instance the workflow names.
+    pub(crate) provider: String,
     pub(crate) account: String,
     pub(crate) count_segments: bool,
     pub(crate) timezone_field: String,
@@ -160,6 +163,8 @@ pub struct Runtime {
     pub(crate) config: RuntimeConfig,
     pub(crate) pacer: Pacer,
     pub(crate) campaigns: BTreeMap<CampaignId, Loaded>,
+    /// Who hears about what was committed ([`crate::events`]); none by default.
+    pub(crate) observer: Option<Arc<dyn Observer>>,
 }
 
 /// Parses and compiles a campaign workflow text.
@@ -200,6 +205,7 @@ impl Runtime {
             config,
             pacer: Pacer::new(),
             campaigns: BTreeMap::new(),
+            observer: None,
         };
         for record in runtime.store.campaigns()? {
             runtime.load(record)?;
@@ -264,6 +270,7 @@ impl Runtime {
             senders,
             strategy,
             round_robin: RoundRobin::new(),
+            provider: workflow.provider.clone(),
             account,
             count_segments: workflow
                 .rate
@@ -387,6 +394,7 @@ impl Runtime {
         let now = self.clock.now();
         let mut cache: HashMap<RecipientSeq, (RecipientRecord, RunState)> = HashMap::new();
         let mut changes = Changes::new();
+        let mut announced = self.pending_events();
         let mut sends: Vec<MessageRecord> = Vec::new();
         let woken = events.len();
         for (seq, event, timer) in events {
@@ -412,9 +420,11 @@ impl Runtime {
             if let Some(outbound) = self.step(id, &recipient, &mut next, event, now, None)? {
                 let intent = intent(outbound, now);
                 changes.record_intent(&intent);
+                announced.message(&intent, now);
                 sends.push(intent);
             }
             changes.put_run(id, seq, &recipient.phone, &run, &next);
+            announced.run(id, seq, &run, &next);
             // The fired timer is spent unless the run still sleeps until exactly then (put_run
             // already moved the run's own timer when its wake-up changed).
             if let Some(at) = timer
@@ -426,6 +436,7 @@ impl Runtime {
         }
         // (1) transitions and intents, durable before any provider call.
         self.store.commit(changes)?;
+        self.publish(announced);
         let mut total_sends = 0;
         while !sends.is_empty() {
             total_sends += sends.len();
@@ -438,8 +449,12 @@ impl Runtime {
             // (3) the answers, and whatever the runs do next (maybe another message at once).
             let now = self.clock.now();
             let mut changes = Changes::new();
+            let mut announced = self.pending_events();
             for (sent, outcome) in answers {
-                changes.record_result(&answered(&sent, &outcome, now));
+                let result = answered(&sent, &outcome, now);
+                let replaced = self.store.answered_message(&sent.outbound)?;
+                changes.record_result(&result, replaced.as_ref());
+                announced.message(&result, now);
                 let outbound = sent.outbound;
                 let Some((recipient, run)) = cache.get(&outbound.recipient).cloned() else {
                     continue;
@@ -455,12 +470,15 @@ impl Runtime {
                 )? {
                     let next_intent = intent(more, now);
                     changes.record_intent(&next_intent);
+                    announced.message(&next_intent, now);
                     sends.push(next_intent);
                 }
                 changes.put_run(id, outbound.recipient, &recipient.phone, &run, &next);
+                announced.run(id, outbound.recipient, &run, &next);
                 cache.insert(outbound.recipient, (recipient, next));
             }
             self.store.commit(changes)?;
+            self.publish(announced);
         }
         Ok((woken, total_sends))
     }
@@ -513,6 +531,7 @@ impl Runtime {
             pacer: &mut self.pacer,
             timezone,
             sender: &sender,
+            provider: &loaded.provider,
             account: &loaded.account,
             count_segments: loaded.count_segments,
             suppressed,
@@ -538,6 +557,7 @@ impl Runtime {
             self.set_state(id, LifecycleAction::Complete, &mut changes)?;
             self.store.commit(changes)?;
             self.store.flush()?;
+            self.announce_state(id);
         }
         Ok(())
     }

@@ -49,6 +49,8 @@ pub struct Env<'a> {
     pub timezone: Tz,
     /// The sender number for this recipient.
     pub sender: &'a str,
+    /// The provider instance that sends the campaign's messages (the workflow's `provider`).
+    pub provider: &'a str,
     /// The pacing key of the provider account.
     pub account: &'a str,
     /// Count segments, not messages, against rate limits.
@@ -425,6 +427,7 @@ fn send_step(
         try_number: run.throttles.saturating_add(1),
         step_id: send.id.clone(),
         variant: variant.id.clone(),
+        provider: env.provider.to_string(),
         from: env.sender.to_string(),
         to: recipient.phone.clone(),
         body,

@@ -9,8 +9,12 @@
 //! - [`executor`]: the pure per-recipient state machine (event in, send out).
 //! - [`send_window`]: recipient-local send windows, quiet hours, DST.
 //! - [`pacing`]: per-sender and per-account rate limits, sender pools.
-//! - [`provider`]: the provider seam and the scripted in-process provider.
+//! - [`provider`]: the provider seam, routing to named provider instances, and the scripted
+//!   in-process provider.
 //! - [`records`], [`store`]: what is kept, the key layout, the narrow storage interface.
+//! - [`stats`]: per-step message statistics and the responded count (exact counters).
+//! - [`delivery`]: delivery receipts moving messages (and recipients) forward.
+//! - [`events`]: live events for dashboards, announced after each commit.
 //! - [`sled_store`]: that interface on sled.
 //! - [`engine`]: the driver: wake-ups, group commit, provider calls after commit.
 //! - [`campaign_ops`]: operator actions on campaigns (create, start, stop, retry, ...).
@@ -22,8 +26,10 @@
 
 pub mod campaign_ops;
 pub mod clock;
+pub mod delivery;
 mod dispatch;
 pub mod engine;
+pub mod events;
 pub mod executor;
 pub mod lifecycle;
 pub mod lists;
@@ -34,7 +40,8 @@ pub mod records;
 mod recovery;
 pub mod send_window;
 pub mod sled_store;
+pub mod stats;
 pub mod store;
 
-pub use clock::{Clock, ManualClock, SystemClock};
+pub use clock::{Clock, ManualClock, ScaledClock, SystemClock};
 pub use engine::{Runtime, RuntimeConfig, RuntimeError};

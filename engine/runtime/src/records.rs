@@ -347,6 +347,11 @@ pub struct Outbound {
     pub step_id: String,
     /// The A/B variant.
     pub variant: String,
+    /// The provider instance that sends it (the workflow's `provider`, as named in the
+    /// daemon's config): [`crate::provider::ProviderRouter`] dispatches on it. Empty in
+    /// records written before routing existed.
+    #[serde(default)]
+    pub provider: String,
     /// Sender number.
     pub from: String,
     /// Recipient number.
@@ -401,6 +406,9 @@ pub struct MessageRecord {
     pub created_at: DateTime<Utc>,
     /// When the provider answered.
     pub answered_at: Option<DateTime<Utc>>,
+    /// When a delivery receipt last moved its status on (delivered, failed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status_at: Option<DateTime<Utc>>,
 }
 
 #[cfg(test)]

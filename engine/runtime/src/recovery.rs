@@ -81,29 +81,27 @@ impl Runtime {
                 continue;
             };
             let mut changes = Changes::new();
+            let mut announced = self.pending_events();
+            let replaced = self.store.answered_message(outbound)?;
             let mut next = run.clone();
-            match self.provider.lookup(&outbound.idempotency_key()) {
+            let result = match self.provider.lookup(outbound) {
                 Some(Lookup::Found { provider_id }) => {
-                    changes.record_result(&answered(
-                        &pending,
-                        &SendOutcome::Accepted { provider_id },
-                        now,
-                    ));
                     // The answer arrived after all: continue with the next step at the next tick.
                     next.sent += 1;
                     next.status = RecipientStatus::Sent;
                     next.attempt = 0;
                     next.pc += 1;
                     next.phase = Phase::Sleeping { until: now };
+                    answered(&pending, &SendOutcome::Accepted { provider_id }, now)
                 }
                 Some(Lookup::NotFound) => {
                     // The provider never got it: retry as a new attempt (a new idempotency key).
                     let mut message = answered(&pending, &SendOutcome::Transient { code: "interrupted".into(), message: "interrupted by a restart before the provider answered; the provider has no record of it".into() }, now);
                     message.status = MessageStatus::Failed;
-                    changes.record_result(&message);
                     next.attempt += 1;
                     next.phase = Phase::Sleeping { until: now };
                     next.status = RecipientStatus::Scheduled;
+                    message
                 }
                 None => {
                     let mut message = answered(
@@ -116,14 +114,18 @@ impl Runtime {
                     );
                     message.status = MessageStatus::Unknown;
                     message.error = Some(Reason { code: "unknown".into(), message: "interrupted by a restart before the provider answered; it may or may not have been sent".into() });
-                    changes.record_result(&message);
                     next.phase = Phase::Done;
                     next.status = RecipientStatus::Unknown;
                     next.reason = message.error.clone();
+                    message
                 }
-            }
+            };
+            changes.record_result(&result, replaced.as_ref());
+            announced.message(&result, now);
             changes.put_run(id, outbound.recipient, &recipient.phone, &run, &next);
+            announced.run(id, outbound.recipient, &run, &next);
             self.store.commit(changes)?;
+            self.publish(announced);
         }
         self.store.flush()?;
         Ok(())

@@ -16,14 +16,19 @@
 //! | `waiters`     | phone bytes · 0x00 · campaign u64            | seq u64            |
 //! | `suppression` | phone bytes                                  | JSON note          |
 //! | `counters`    | campaign u64 · status u8                     | count u64          |
+//! | `counters`    | campaign u64 · 0xFE · step id · field u8     | count u64 ([`crate::stats`]) |
+//! | `counters`    | campaign u64 · 0xFD                          | count u64 (responded) |
 //! | `lists`       | campaign u64 · list u32                      | `ListRecord`       |
 //! | `rejections`  | campaign u64 · list u32 · n u64              | `ErrorLogEntry`    |
+//! | `receipts`    | provider message id bytes                    | `messages` key     |
 //!
 //! Ordering contracts: `timers` sorts a campaign's wake-ups by due time, so "what is due"
 //! is one range scan from the campaign's first key up to `now`. `outbox` holds exactly the
 //! intents whose result is not recorded: after a crash, it is the list to reconcile.
 //! Recipients (and runs) with a seq at or past their campaign's `recipients` count belong to
 //! a list import that has not committed: nothing counts or wakes them (see [`crate::lists`]).
+//! `receipts` holds an entry for exactly the answered messages that carry a provider id
+//! (written and removed with the message record), so a delivery receipt finds its message.
 //!
 //! Storage sits behind [`Backend`], a narrow key-value interface (get, prefix scan, bounded
 //! range, atomic apply, flush): [`crate::sled_store`] implements it on sled; a distributed
@@ -43,9 +48,10 @@ use chrono::{DateTime, Utc};
 use crate::sled_store::SledBackend;
 
 use crate::records::{
-    CampaignId, CampaignRecord, ListId, ListRecord, MessageRecord, Phase, RecipientRecord,
-    RecipientSeq, RecipientStatus, RecordError, RunState, decode, encode,
+    CampaignId, CampaignRecord, ListId, ListRecord, MessageRecord, Outbound, Phase,
+    RecipientRecord, RecipientSeq, RecipientStatus, RecordError, RunState, decode, encode,
 };
+use crate::stats;
 use switchboard_import::ErrorLogEntry;
 
 /// A store operation failed.
@@ -94,11 +100,13 @@ pub enum Table {
     Lists,
     /// The error log of each list import.
     Rejections,
+    /// Provider message ids of answered messages, to their message (delivery receipts).
+    Receipts,
 }
 
 impl Table {
     /// Every table, in a fixed order (used for transactions).
-    pub const ALL: [Table; 11] = [
+    pub const ALL: [Table; 12] = [
         Table::Campaigns,
         Table::Recipients,
         Table::Runs,
@@ -110,6 +118,7 @@ impl Table {
         Table::Counters,
         Table::Lists,
         Table::Rejections,
+        Table::Receipts,
     ];
 
     /// The table's name (the sled tree's name).
@@ -126,6 +135,7 @@ impl Table {
             Table::Counters => "counters",
             Table::Lists => "lists",
             Table::Rejections => "rejections",
+            Table::Receipts => "receipts",
         }
     }
 
@@ -136,7 +146,7 @@ impl Table {
 }
 
 use Table::{Campaigns as CAMPAIGNS, Counters as COUNTERS, Messages as MESSAGES, Outbox as OUTBOX};
-use Table::{Lists as LISTS, Rejections as REJECTIONS};
+use Table::{Lists as LISTS, Receipts as RECEIPTS, Rejections as REJECTIONS};
 use Table::{
     Recipients as RECIPIENTS, Runs as RUNS, Suppression as SUPPRESSION, Timers as TIMERS,
     Waiters as WAITERS,
@@ -210,6 +220,7 @@ fn timer_key(campaign: CampaignId, due: DateTime<Utc>, seq: RecipientSeq) -> [u8
     key
 }
 
+/// `campaign · seq · pc · attempt`.
 fn message_key(campaign: CampaignId, seq: RecipientSeq, pc: u32, attempt: u32) -> [u8; 24] {
     let mut key = [0u8; 24];
     key[..16].copy_from_slice(&recipient_key(campaign, seq));
@@ -239,6 +250,16 @@ fn waiter_key(phone: &str, campaign: CampaignId) -> Vec<u8> {
     key.push(0);
     key.extend_from_slice(&campaign.to_be_bytes());
     key
+}
+
+/// The key of a message record (in `messages`, `outbox`, and as a `receipts` value).
+fn outbound_key(outbound: &Outbound) -> [u8; 24] {
+    message_key(
+        outbound.campaign,
+        outbound.recipient,
+        outbound.pc,
+        outbound.attempt,
+    )
 }
 
 fn counter_key(campaign: CampaignId, status: RecipientStatus) -> [u8; 9] {
@@ -330,6 +351,9 @@ impl Changes {
             self.wake(campaign, recipient.seq, at);
         }
         self.count(campaign, run.status, 1);
+        if run.responded {
+            self.add_to_counter(stats::responded_key(campaign).to_vec(), 1);
+        }
     }
 
     /// Saves a list.
@@ -372,10 +396,12 @@ impl Changes {
     }
 
     fn count(&mut self, campaign: CampaignId, status: RecipientStatus, delta: i64) {
-        *self
-            .counters
-            .entry(counter_key(campaign, status).to_vec())
-            .or_default() += delta;
+        self.add_to_counter(counter_key(campaign, status).to_vec(), delta);
+    }
+
+    /// Adds `delta` to the counter `key` (in [`Table::Counters`]).
+    pub(crate) fn add_to_counter(&mut self, key: Vec<u8>, delta: i64) {
+        *self.counters.entry(key).or_default() += delta;
     }
 
     /// Saves a run's new state, keeping its timer, reply waiter and the campaign's counters in
@@ -412,6 +438,10 @@ impl Changes {
             self.count(campaign, before.status, -1);
             self.count(campaign, after.status, 1);
         }
+        if before.responded != after.responded {
+            let delta = if after.responded { 1 } else { -1 };
+            self.add_to_counter(stats::responded_key(campaign).to_vec(), delta);
+        }
     }
 
     /// Schedules a run to be looked at (used when a campaign starts or resumes).
@@ -435,11 +465,30 @@ impl Changes {
     }
 
     /// Records the provider's answer: the message is updated and the intent leaves the outbox.
-    pub fn record_result(&mut self, message: &MessageRecord) {
-        let o = &message.outbound;
-        let key = message_key(o.campaign, o.recipient, o.pc, o.attempt);
-        self.remove(OUTBOX, &key);
-        self.put(MESSAGES, &key, encode(message));
+    /// `replaced` is the answered record already under the message's key, if any (a try
+    /// that was throttled, a failure being retried): [`Store::answered_message`] reads it.
+    pub fn record_result(&mut self, message: &MessageRecord, replaced: Option<&MessageRecord>) {
+        self.remove(OUTBOX, &outbound_key(&message.outbound));
+        self.put_message(replaced, message);
+    }
+
+    /// Writes an answered message over `before` (what its key held, if anything), keeping the
+    /// receipts index and the step's statistics in step with it.
+    pub fn put_message(&mut self, before: Option<&MessageRecord>, after: &MessageRecord) {
+        let key = outbound_key(&after.outbound);
+        self.put(MESSAGES, &key, encode(after));
+        let before_id = before.and_then(|m| m.provider_id.as_deref());
+        if before_id != after.provider_id.as_deref() {
+            if let Some(old) = before_id {
+                self.remove(RECEIPTS, old.as_bytes());
+            }
+            if let Some(new) = &after.provider_id {
+                self.put(RECEIPTS, new.as_bytes(), key.to_vec());
+            }
+        }
+        for (counter, delta) in stats::message_deltas(before, after) {
+            self.add_to_counter(counter, delta);
+        }
     }
 
     /// Adds a number to the suppression list.
@@ -491,6 +540,11 @@ impl Store {
         self.backend.generate_id()
     }
 
+    /// The storage engine (for the typed reads of other modules).
+    pub(crate) fn backend(&self) -> &dyn Backend {
+        self.backend.as_ref()
+    }
+
     /// Makes every committed write durable.
     pub fn flush(&self) -> Result<(), StoreError> {
         self.backend.flush()
@@ -539,12 +593,37 @@ impl Store {
             changes.remove(WAITERS, &waiter_key(phone, id));
         }
         self.commit(changes)?;
+        // Before the messages: their provider ids are how their receipts are found.
+        self.remove_receipts(id)?;
         for table in [
             RECIPIENTS, RUNS, TIMERS, OUTBOX, MESSAGES, COUNTERS, LISTS, REJECTIONS,
         ] {
             self.remove_prefix(table, &id.to_be_bytes())?;
         }
         self.flush()
+    }
+
+    /// Removes the receipts entries of a campaign's messages, in chunks.
+    fn remove_receipts(&self, id: CampaignId) -> Result<(), StoreError> {
+        let mut changes = Changes::new();
+        let mut queued = 0;
+        for entry in self.scan_records::<MessageRecord>(MESSAGES, &id.to_be_bytes()) {
+            let (key, message) = entry?;
+            let Some(provider_id) = message.provider_id else {
+                continue;
+            };
+            // Only the entry that points here: another campaign's message with the same
+            // provider id (a provider reusing ids) keeps its own.
+            if self.backend.get(RECEIPTS, provider_id.as_bytes())? == Some(key) {
+                changes.remove(RECEIPTS, provider_id.as_bytes());
+                queued += 1;
+            }
+            if queued == REMOVE_CHUNK {
+                self.commit(std::mem::take(&mut changes))?;
+                queued = 0;
+            }
+        }
+        self.commit(changes)
     }
 
     /// Removes every entry of `table` under `prefix`, in chunks.
@@ -725,6 +804,48 @@ impl Store {
         }
     }
 
+    /// An answered message (in `messages`; an intent still in the outbox is not one).
+    pub fn answered_message(
+        &self,
+        outbound: &Outbound,
+    ) -> Result<Option<MessageRecord>, StoreError> {
+        self.read(MESSAGES, &outbound_key(outbound))
+    }
+
+    /// The answered message a provider id belongs to (delivery receipts).
+    pub fn message_by_provider_id(
+        &self,
+        provider_id: &str,
+    ) -> Result<Option<MessageRecord>, StoreError> {
+        let Some(key) = self.backend.get(RECEIPTS, provider_id.as_bytes())? else {
+            return Ok(None);
+        };
+        let message: Option<MessageRecord> = self.read(MESSAGES, &key)?;
+        // The index and the records change together; the check guards against a stale entry
+        // (a delete cut short by a crash) answering for a message that is not this one.
+        Ok(message.filter(|m| m.provider_id.as_deref() == Some(provider_id)))
+    }
+
+    /// A recipient's most recent answered message: the last one created (and of those, the
+    /// last in step order). Keys alone cannot tell: a retried failure re-uses its step's key.
+    pub fn latest_message(
+        &self,
+        campaign: CampaignId,
+        seq: RecipientSeq,
+    ) -> Result<Option<MessageRecord>, StoreError> {
+        let mut latest: Option<MessageRecord> = None;
+        for entry in self.scan_records::<MessageRecord>(MESSAGES, &recipient_key(campaign, seq)) {
+            let (_, message) = entry?;
+            if latest
+                .as_ref()
+                .is_none_or(|l| message.created_at >= l.created_at)
+            {
+                latest = Some(message);
+            }
+        }
+        Ok(latest)
+    }
+
     /// Every answered message of a campaign, in (recipient, step, attempt) order.
     pub fn messages(
         &self,
@@ -765,10 +886,11 @@ impl Store {
         let mut counts = BTreeMap::new();
         for entry in self.backend.scan(COUNTERS, &campaign.to_be_bytes()) {
             let (key, value) = entry?;
-            let status = key
-                .get(8)
-                .and_then(|code| RecipientStatus::ALL.get(*code as usize))
-                .copied();
+            // (The campaign's other counters, [`crate::stats`], have codes no status has.)
+            let status = match key.as_slice() {
+                [_, _, _, _, _, _, _, _, code] => RecipientStatus::ALL.get(*code as usize).copied(),
+                _ => None,
+            };
             let count = value.as_slice().try_into().map_or(0, u64::from_be_bytes);
             if let Some(status) = status
                 && count > 0
@@ -783,7 +905,7 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::records::{MessageStatus, Outbound};
+    use crate::records::MessageStatus;
 
     fn at(seconds: i64) -> DateTime<Utc> {
         DateTime::from_timestamp(1_800_000_000 + seconds, 0).unwrap_or_default()
@@ -868,6 +990,7 @@ mod tests {
             try_number: 1,
             step_id: "welcome".into(),
             variant: "main".into(),
+            provider: "mock".into(),
             from: "+14165550100".into(),
             to: "+14165550001".into(),
             body: "hi".into(),
@@ -881,6 +1004,7 @@ mod tests {
             error: None,
             created_at: at(0),
             answered_at: None,
+            status_at: None,
         };
         let mut changes = Changes::new();
         changes.record_intent(&message);
@@ -896,7 +1020,7 @@ mod tests {
         );
         message.status = MessageStatus::Sent;
         let mut changes = Changes::new();
-        changes.record_result(&message);
+        changes.record_result(&message, None);
         store.commit(changes).expect("commit");
         assert!(store.pending_intents().expect("outbox").is_empty());
         assert_eq!(

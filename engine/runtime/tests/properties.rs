@@ -3,7 +3,8 @@
 //! - no message goes out outside the recipient's window or quiet hours;
 //! - no sender exceeds its rate;
 //! - no (recipient, step) is sent twice, even when the engine dies between intent and result;
-//! - every recipient ends in exactly one final state and the counters match the runs.
+//! - every recipient ends in exactly one final state and the counters match the runs;
+//! - the per-step message statistics match the message records.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -15,8 +16,9 @@ use switchboard_model::check::DEFAULT_ALLOWED_HOURS;
 use switchboard_model::timezone::Timezone;
 use switchboard_model::window::SendWindow;
 use switchboard_runtime::provider::{Lookup, Provider, SendOutcome};
-use switchboard_runtime::records::{Outbound, RecipientStatus};
+use switchboard_runtime::records::{MessageStatus, Outbound, RecipientStatus};
 use switchboard_runtime::send_window::SendPolicy;
+use switchboard_runtime::stats::MessageStats;
 use switchboard_runtime::store::Store;
 use switchboard_runtime::{Clock, ManualClock, Runtime, RuntimeConfig};
 
@@ -83,7 +85,8 @@ impl Provider for ChaosProvider {
         outcome
     }
 
-    fn lookup(&self, key: &str) -> Option<Lookup> {
+    fn lookup(&self, message: &Outbound) -> Option<Lookup> {
+        let key = message.idempotency_key();
         let accepted = self.accepted.lock().ok()?;
         Some(
             match accepted.iter().find(|(m, _)| m.idempotency_key() == key) {
@@ -235,6 +238,23 @@ fn case(
         *recount.entry(run.status).or_default() += 1;
     }
     prop_assert_eq!(runtime.store().counters(id).expect("counters"), recount);
+    // Message statistics exact: throttled tries answered again, crashes, lookups.
+    let mut recount: BTreeMap<String, MessageStats> = BTreeMap::new();
+    for message in runtime.store().messages(id) {
+        let message = message.expect("message");
+        let step = recount.entry(message.outbound.step_id.clone()).or_default();
+        match message.status {
+            MessageStatus::Sending => {}
+            MessageStatus::Sent => step.sent += 1,
+            MessageStatus::Delivered => step.delivered += 1,
+            MessageStatus::Failed => step.failed += 1,
+            MessageStatus::Unknown => step.unknown += 1,
+        }
+        if message.provider_id.is_some() {
+            step.segments += u64::from(message.outbound.segments);
+        }
+    }
+    prop_assert_eq!(runtime.store().message_stats(id).expect("stats"), recount);
     drop(runtime);
     let _ = std::fs::remove_dir_all(&dir);
     Ok(())

@@ -56,6 +56,7 @@ pub fn message(to: &str, body: &str, attempt: u32) -> Outbound {
         try_number: 1,
         step_id: "welcome".into(),
         variant: "main".into(),
+        provider: "mock".into(),
         from: "+14165550100".into(),
         to: to.into(),
         body: body.into(),
