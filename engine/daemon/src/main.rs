@@ -5,8 +5,12 @@
 //! - [`validate`]: `switchboard validate <file|dir>...`, the workflow checker.
 //! - [`simulate`]: `switchboard simulate`, a dry run of a campaign on a virtual clock.
 //! - [`import`]: `switchboard import`, a recipient file into a campaign's new list.
+//! - [`demo`]: `switchboard demo`, a real campaign end to end in under a minute.
+//! - [`server`]: `switchboard run`, the daemon (HTTP API, webhooks, live events, reload).
 
+mod demo;
 mod import;
+mod server;
 mod simulate;
 mod validate;
 
@@ -63,6 +67,61 @@ enum Command {
     Import(Box<import::ImportArgs>),
     /// Print the JSON Schema of workflow files (what editors use for completion).
     Schema,
+    /// Run the daemon: the HTTP API, provider webhooks and live events, the campaigns, the
+    /// watched workflow directory. With no config file it runs on embedded defaults: the store
+    /// in ./data, workflows from ./workflows, the mock provider, on 127.0.0.1:8080.
+    Run(RunArgs),
+    /// Run a demo campaign end to end in under a minute: the daemon on a temporary data
+    /// directory, the mock provider, a sample list of a few hundred patients in eight
+    /// countries, an accelerated clock; prints progress, statistics and the import's errors.
+    Demo(demo::DemoArgs),
+}
+
+/// `switchboard run` options; each overrides the config file.
+#[derive(Debug, clap::Args)]
+struct RunArgs {
+    /// The config file (default: ./switchboard.toml when it exists, else embedded defaults).
+    #[arg(long)]
+    config: Option<std::path::PathBuf>,
+    /// Listen address, e.g. 127.0.0.1:8080 (port 0 picks a free port).
+    #[arg(long)]
+    listen: Option<std::net::SocketAddr>,
+    /// The data directory (the store).
+    #[arg(long)]
+    data_dir: Option<std::path::PathBuf>,
+    /// The workflow directory.
+    #[arg(long)]
+    workflow_dir: Option<std::path::PathBuf>,
+}
+
+fn run_daemon(args: RunArgs) -> anyhow::Result<()> {
+    let path = args.config.clone().or_else(|| {
+        let default = std::path::PathBuf::from("switchboard.toml");
+        default.exists().then_some(default)
+    });
+    let mut config =
+        switchboard_config::Config::load(path.as_deref(), |name| std::env::var(name).ok())?;
+    if let Some(listen) = args.listen {
+        config.listen = listen;
+    }
+    if let Some(dir) = args.data_dir {
+        config.data_dir = dir;
+    }
+    if let Some(dir) = args.workflow_dir {
+        config.workflow_dir = dir;
+    }
+    if config.api.tokens.is_empty() && !config.listen.ip().is_loopback() {
+        anyhow::bail!(
+            "refusing to serve an API without tokens on {}: set [api] tokens in the config, or \
+             listen on a loopback address",
+            config.listen
+        );
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("switchboard-http")
+        .build()?;
+    runtime.block_on(server::run(config))
 }
 
 /// How results are printed.
@@ -104,6 +163,20 @@ fn main() -> ExitCode {
             Ok(import::ImportOutcome::Imported) => ExitCode::SUCCESS,
             Ok(import::ImportOutcome::Refused) => ExitCode::from(1),
             Ok(import::ImportOutcome::Usage) => ExitCode::from(EXIT_USAGE),
+            Err(error) => {
+                eprintln!("switchboard: {error:#}");
+                ExitCode::from(1)
+            }
+        },
+        Command::Run(args) => match run_daemon(args) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(error) => {
+                eprintln!("switchboard: {error:#}");
+                ExitCode::from(1)
+            }
+        },
+        Command::Demo(args) => match demo::run(&args) {
+            Ok(()) => ExitCode::SUCCESS,
             Err(error) => {
                 eprintln!("switchboard: {error:#}");
                 ExitCode::from(1)

@@ -15,7 +15,47 @@ use crate::records::{
 };
 use crate::store::Changes;
 
+/// What a campaign is labelled with besides its name: where its workflow came from and tags.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CampaignLabels {
+    /// The registry version of the workflow file.
+    pub workflow_version: Option<u64>,
+    /// Tags of its own (the workflow's tags are added to them).
+    pub tags: Vec<String>,
+}
+
+/// The workflow's tags, then the campaign's own, each once.
+fn merged_tags(workflow: &[String], own: &[String]) -> Vec<String> {
+    let mut tags: Vec<String> = Vec::new();
+    for tag in workflow.iter().chain(own) {
+        let tag = tag.trim();
+        if !tag.is_empty() && !tags.iter().any(|t| t == tag) {
+            tags.push(tag.to_string());
+        }
+    }
+    tags
+}
+
 impl Runtime {
+    /// Creates a draft campaign with no recipients yet (lists are imported into it), labelled
+    /// with its workflow's version and tags.
+    pub fn create_campaign_labelled(
+        &mut self,
+        name: &str,
+        workflow_source: &str,
+        labels: CampaignLabels,
+    ) -> Result<CampaignId, RuntimeError> {
+        let no_starts = BTreeMap::new();
+        self.create_with(
+            name,
+            workflow_source,
+            labels,
+            std::iter::empty(),
+            |_| Vec::new(),
+            &no_starts,
+        )
+    }
+
     /// Creates a draft campaign from a workflow text and its recipients (one list, named
     /// `initial`, when there are any).
     pub fn create_campaign(
@@ -33,6 +73,7 @@ impl Runtime {
         self.create_with(
             name,
             workflow_source,
+            CampaignLabels::default(),
             records,
             |count| {
                 (count > 0)
@@ -69,6 +110,7 @@ impl Runtime {
         &mut self,
         name: &str,
         workflow_source: &str,
+        labels: CampaignLabels,
         recipients: impl Iterator<Item = Result<RecipientRecord, RuntimeError>>,
         lists: impl FnOnce(u64) -> Vec<ListRecord>,
         starts: &BTreeMap<ListId, DateTime<Utc>>,
@@ -87,6 +129,8 @@ impl Runtime {
             scheduled_at: None,
             started_at: None,
             recipients: 0,
+            workflow_version: labels.workflow_version,
+            tags: merged_tags(&workflow.tags, &labels.tags),
         };
         let mut changes = Changes::new();
         for recipient in recipients {
@@ -300,6 +344,16 @@ impl Runtime {
         name: Option<&str>,
         workflow_source: Option<&str>,
     ) -> Result<(), RuntimeError> {
+        self.edit_labelled(id, name, workflow_source.map(|source| (source, None)))
+    }
+
+    /// [`Runtime::edit`], with the registry version of a new workflow text.
+    pub fn edit_labelled(
+        &mut self,
+        id: CampaignId,
+        name: Option<&str>,
+        workflow: Option<(&str, Option<u64>)>,
+    ) -> Result<(), RuntimeError> {
         let mut record = self.loaded(id)?.record.clone();
         transition(record.state, LifecycleAction::Edit).map_err(|source| {
             RuntimeError::Lifecycle {
@@ -307,11 +361,24 @@ impl Runtime {
                 source,
             }
         })?;
-        let compiled = match workflow_source {
-            Some(source) => {
+        let compiled = match workflow {
+            Some((source, version)) => {
                 let compiled = compile_campaign(&self.engine, source)?;
+                // The old workflow's tags go, the campaign's own stay.
+                let old_tags = match compile_campaign(&self.engine, &record.workflow_source) {
+                    Ok((old, _)) => old.tags.clone(),
+                    Err(_) => Vec::new(),
+                };
+                let own: Vec<String> = record
+                    .tags
+                    .iter()
+                    .filter(|t| !old_tags.contains(t))
+                    .cloned()
+                    .collect();
+                record.tags = merged_tags(&compiled.0.tags, &own);
                 record.workflow_id = compiled.0.id.clone();
                 record.workflow_source = source.to_string();
+                record.workflow_version = version;
                 Some(compiled)
             }
             None => None,
@@ -332,7 +399,12 @@ impl Runtime {
     /// A new draft with the same workflow, lists and recipients (fields, timezone, number
     /// type kept), with fresh runs and no messages.
     pub fn duplicate(&mut self, id: CampaignId, name: &str) -> Result<CampaignId, RuntimeError> {
-        let source = self.loaded(id)?.record.workflow_source.clone();
+        let original = &self.loaded(id)?.record;
+        let source = original.workflow_source.clone();
+        let labels = CampaignLabels {
+            workflow_version: original.workflow_version,
+            tags: original.tags.clone(),
+        };
         self.refuse_if_importing(id)?;
         let lists = self.store.lists(id)?;
         let starts: BTreeMap<ListId, DateTime<Utc>> = lists
@@ -343,7 +415,7 @@ impl Runtime {
         let recipients = store
             .recipients(id)
             .map(|recipient| recipient.map_err(RuntimeError::from));
-        let created = self.create_with(name, &source, recipients, |_| lists, &starts)?;
+        let created = self.create_with(name, &source, labels, recipients, |_| lists, &starts)?;
         Ok(created)
     }
 

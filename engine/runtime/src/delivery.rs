@@ -50,7 +50,7 @@ impl DeliveryStatus {
 }
 
 /// A delivery report for one message, from a provider webhook.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DeliveryUpdate {
     /// What happened.
     pub status: DeliveryStatus,

@@ -18,6 +18,7 @@
 //! - [`sled_store`]: that interface on sled.
 //! - [`engine`]: the driver: wake-ups, group commit, provider calls after commit.
 //! - [`campaign_ops`]: operator actions on campaigns (create, start, stop, retry, ...).
+//! - [`inbox`]: webhook events kept durably until the engine applies them.
 //! - [`lists`]: recipient lists: atomic list imports (whole or nothing, crash-safe) with
 //!   per-list start, end, region and timezone.
 //! - `dispatch`: provider calls, concurrent across sender numbers; `recovery`: start-up
@@ -31,6 +32,7 @@ mod dispatch;
 pub mod engine;
 pub mod events;
 pub mod executor;
+pub mod inbox;
 pub mod lifecycle;
 pub mod lists;
 pub mod pacing;

@@ -77,6 +77,12 @@ pub struct CampaignRecord {
     pub started_at: Option<DateTime<Utc>>,
     /// How many recipients it has.
     pub recipients: u64,
+    /// The version of the workflow file it was made from (the daemon's registry counts them).
+    #[serde(default)]
+    pub workflow_version: Option<u64>,
+    /// Tags to find it by: its workflow's and its own.
+    #[serde(default)]
+    pub tags: Vec<String>,
 }
 
 /// One imported recipient.

@@ -102,11 +102,13 @@ pub enum Table {
     Rejections,
     /// Provider message ids of answered messages, to their message (delivery receipts).
     Receipts,
+    /// Webhook events received and not applied yet.
+    Inbox,
 }
 
 impl Table {
     /// Every table, in a fixed order (used for transactions).
-    pub const ALL: [Table; 12] = [
+    pub const ALL: [Table; 13] = [
         Table::Campaigns,
         Table::Recipients,
         Table::Runs,
@@ -119,6 +121,7 @@ impl Table {
         Table::Lists,
         Table::Rejections,
         Table::Receipts,
+        Table::Inbox,
     ];
 
     /// The table's name (the sled tree's name).
@@ -136,6 +139,7 @@ impl Table {
             Table::Lists => "lists",
             Table::Rejections => "rejections",
             Table::Receipts => "receipts",
+            Table::Inbox => "inbox",
         }
     }
 
@@ -195,7 +199,7 @@ pub struct Store {
     backend: Arc<dyn Backend>,
 }
 
-fn instant_key(at: DateTime<Utc>) -> [u8; 8] {
+pub(crate) fn instant_key(at: DateTime<Utc>) -> [u8; 8] {
     ((at.timestamp_millis() as u64) ^ (1 << 63)).to_be_bytes()
 }
 
@@ -318,11 +322,11 @@ impl Changes {
         self.has_intent
     }
 
-    fn put(&mut self, table: Table, key: &[u8], value: Vec<u8>) {
+    pub(crate) fn put(&mut self, table: Table, key: &[u8], value: Vec<u8>) {
         self.writes.push((table, key.to_vec(), Some(value)));
     }
 
-    fn remove(&mut self, table: Table, key: &[u8]) {
+    pub(crate) fn remove(&mut self, table: Table, key: &[u8]) {
         self.writes.push((table, key.to_vec(), None));
     }
 
@@ -558,7 +562,7 @@ impl Store {
         self.backend.apply(&changes)
     }
 
-    fn read<T: serde::de::DeserializeOwned>(
+    pub(crate) fn read<T: serde::de::DeserializeOwned>(
         &self,
         table: Table,
         key: &[u8],
@@ -571,7 +575,7 @@ impl Store {
         }
     }
 
-    fn scan_records<'a, T: serde::de::DeserializeOwned>(
+    pub(crate) fn scan_records<'a, T: serde::de::DeserializeOwned>(
         &'a self,
         table: Table,
         prefix: &[u8],
@@ -852,6 +856,26 @@ impl Store {
         campaign: CampaignId,
     ) -> impl Iterator<Item = Result<MessageRecord, StoreError>> + '_ {
         self.scan_records(MESSAGES, &campaign.to_be_bytes())
+            .map(|entry| entry.map(|(_, message)| message))
+    }
+
+    /// Every message of one recipient (answered, or still awaiting its answer), in (step,
+    /// attempt) order.
+    pub fn recipient_messages(
+        &self,
+        campaign: CampaignId,
+        seq: RecipientSeq,
+    ) -> impl Iterator<Item = Result<MessageRecord, StoreError>> + '_ {
+        let prefix = recipient_key(campaign, seq);
+        let answered = self.scan_records(MESSAGES, &prefix);
+        let pending = self.scan_records(OUTBOX, &prefix);
+        let mut all: Vec<Result<(Vec<u8>, MessageRecord), StoreError>> =
+            answered.chain(pending).collect();
+        all.sort_by(|a, b| match (a, b) {
+            (Ok((a, _)), Ok((b, _))) => a.cmp(b),
+            _ => std::cmp::Ordering::Equal,
+        });
+        all.into_iter()
             .map(|entry| entry.map(|(_, message)| message))
     }
 

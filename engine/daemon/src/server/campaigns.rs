@@ -1,0 +1,420 @@
+//! `/v1/campaigns`: create from a workflow, read, list (filters, sort, pages), edit while a
+//! draft, the lifecycle actions, duplicate, delete. Changes run on the engine thread; reads go
+//! to the store.
+
+use std::collections::BTreeMap;
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use switchboard_runtime::campaign_ops::CampaignLabels;
+use switchboard_runtime::lifecycle::{CampaignState, LifecycleAction};
+use switchboard_runtime::records::{CampaignId, CampaignRecord};
+
+use super::error::{ApiError, ApiResult};
+use super::state::{AppState, Shared};
+
+/// A campaign as the API shows it.
+#[derive(Debug, Serialize)]
+pub struct CampaignView {
+    /// Its id.
+    pub id: CampaignId,
+    /// Its name.
+    pub name: String,
+    /// The workflow and the version it runs.
+    pub workflow: WorkflowRef,
+    /// Its lifecycle state.
+    pub state: &'static str,
+    /// Tags (the workflow's and the campaign's own).
+    pub tags: Vec<String>,
+    /// When it was created.
+    pub created_at: DateTime<Utc>,
+    /// When a scheduled campaign starts.
+    pub scheduled_at: Option<DateTime<Utc>>,
+    /// When it started sending.
+    pub started_at: Option<DateTime<Utc>>,
+    /// Its recipients.
+    pub recipients: u64,
+    /// Recipients by status.
+    pub counts: BTreeMap<&'static str, u64>,
+}
+
+/// Which workflow version a campaign runs.
+#[derive(Debug, Serialize)]
+pub struct WorkflowRef {
+    /// The workflow's id.
+    pub id: String,
+    /// The registry version it was created from.
+    pub version: Option<u64>,
+}
+
+impl AppState {
+    /// The API view of a campaign record.
+    pub fn campaign_view(&self, record: &CampaignRecord) -> ApiResult<CampaignView> {
+        let counts = self
+            .store
+            .counters(record.id)?
+            .into_iter()
+            .map(|(status, count)| (status.as_str(), count))
+            .collect();
+        Ok(CampaignView {
+            id: record.id,
+            name: record.name.clone(),
+            workflow: WorkflowRef {
+                id: record.workflow_id.clone(),
+                version: record.workflow_version,
+            },
+            state: record.state.as_str(),
+            tags: record.tags.clone(),
+            created_at: record.created_at,
+            scheduled_at: record.scheduled_at,
+            started_at: record.started_at,
+            recipients: record.recipients,
+            counts,
+        })
+    }
+
+    /// The campaign record, or 404.
+    pub fn campaign_record(&self, id: CampaignId) -> ApiResult<CampaignRecord> {
+        self.store
+            .campaign(id)?
+            .ok_or_else(|| ApiError::not_found(format!("no campaign {id}")))
+    }
+}
+
+/// `POST /v1/campaigns` body.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateCampaign {
+    /// Display name.
+    pub name: String,
+    /// The workflow's id (its current good version is used).
+    pub workflow: String,
+    /// Extra tags, besides the workflow's.
+    #[serde(default)]
+    pub tags: Vec<String>,
+}
+
+/// Longest campaign name.
+const MAX_NAME: usize = 200;
+
+fn check_name(name: &str) -> ApiResult<&str> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > MAX_NAME {
+        return Err(ApiError::bad_request(format!(
+            "name must be 1 to {MAX_NAME} characters"
+        )));
+    }
+    Ok(name)
+}
+
+/// `POST /v1/campaigns`: a draft campaign from a workflow.
+pub async fn create(
+    State(state): State<Shared>,
+    Json(body): Json<CreateCampaign>,
+) -> ApiResult<(StatusCode, Json<CampaignView>)> {
+    let name = check_name(&body.name)?.to_string();
+    let version = state
+        .registry
+        .get_for_new_campaign(&body.workflow)
+        .map_err(|error| {
+            ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "workflow",
+                error.to_string(),
+            )
+        })?;
+    let labels = CampaignLabels {
+        workflow_version: Some(version.version),
+        tags: body.tags,
+    };
+    let source = version.source.clone();
+    let id = state
+        .driver
+        .call(move |runtime| runtime.create_campaign_labelled(&name, &source, labels))
+        .await??;
+    let record = state.campaign_record(id)?;
+    Ok((StatusCode::CREATED, Json(state.campaign_view(&record)?)))
+}
+
+/// `GET /v1/campaigns/{id}`.
+pub async fn get(
+    State(state): State<Shared>,
+    Path(id): Path<CampaignId>,
+) -> ApiResult<Json<CampaignView>> {
+    let record = state.campaign_record(id)?;
+    Ok(Json(state.campaign_view(&record)?))
+}
+
+/// `GET /v1/campaigns` query.
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    /// Comma-separated states (`sending,paused`); archived campaigns show only when asked.
+    pub status: Option<String>,
+    /// Part of the name, any case.
+    pub name: Option<String>,
+    /// A tag the campaign has.
+    pub tag: Option<String>,
+    /// The workflow id.
+    pub workflow: Option<String>,
+    /// Started at or after.
+    pub started_after: Option<DateTime<Utc>>,
+    /// Started before.
+    pub started_before: Option<DateTime<Utc>>,
+    /// `created_at` (default), `started_at`, `name`, `id`, `recipients`.
+    pub sort: Option<String>,
+    /// `desc` (default) or `asc`.
+    pub order: Option<String>,
+    /// 1-based page.
+    pub page: Option<usize>,
+    /// Campaigns per page (default 50, at most 500).
+    pub per_page: Option<usize>,
+}
+
+/// `GET /v1/campaigns` answer.
+#[derive(Debug, Serialize)]
+pub struct CampaignPage {
+    /// This page.
+    pub campaigns: Vec<CampaignView>,
+    /// Which page.
+    pub page: usize,
+    /// Page size.
+    pub per_page: usize,
+    /// Matching campaigns in all.
+    pub total: usize,
+}
+
+fn parse_states(list: &str) -> ApiResult<Vec<CampaignState>> {
+    list.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|name| {
+            serde_json::from_value::<CampaignState>(serde_json::Value::String(name.to_string()))
+                .map_err(|_| {
+                    ApiError::bad_request(format!(
+                        "status {name:?} is not a campaign state (draft, scheduled, sending, \
+                         paused, completed, stopped, retrying, archived)"
+                    ))
+                })
+        })
+        .collect()
+}
+
+/// `GET /v1/campaigns`.
+pub async fn list(
+    State(state): State<Shared>,
+    Query(query): Query<ListQuery>,
+) -> ApiResult<Json<CampaignPage>> {
+    let states = query.status.as_deref().map(parse_states).transpose()?;
+    let name = query.name.as_deref().map(str::to_lowercase);
+    let mut matching: Vec<CampaignRecord> = state
+        .store
+        .campaigns()?
+        .into_iter()
+        .filter(|c| match &states {
+            Some(states) => states.contains(&c.state),
+            None => c.state != CampaignState::Archived,
+        })
+        .filter(|c| {
+            name.as_ref()
+                .is_none_or(|n| c.name.to_lowercase().contains(n))
+        })
+        .filter(|c| query.workflow.as_ref().is_none_or(|w| &c.workflow_id == w))
+        .filter(|c| query.tag.as_ref().is_none_or(|t| c.tags.contains(t)))
+        .filter(|c| {
+            query
+                .started_after
+                .is_none_or(|after| c.started_at.is_some_and(|s| s >= after))
+        })
+        .filter(|c| {
+            query
+                .started_before
+                .is_none_or(|before| c.started_at.is_some_and(|s| s < before))
+        })
+        .collect();
+    match query.sort.as_deref().unwrap_or("created_at") {
+        "created_at" => matching.sort_by_key(|c| (c.created_at, c.id)),
+        "started_at" => matching.sort_by_key(|c| (c.started_at, c.id)),
+        "name" => matching.sort_by_key(|c| (c.name.to_lowercase(), c.id)),
+        "id" => matching.sort_by_key(|c| c.id),
+        "recipients" => matching.sort_by_key(|c| (c.recipients, c.id)),
+        other => {
+            return Err(ApiError::bad_request(format!(
+                "sort {other:?}: use created_at, started_at, name, id or recipients"
+            )));
+        }
+    }
+    match query.order.as_deref().unwrap_or("desc") {
+        "desc" => matching.reverse(),
+        "asc" => {}
+        other => {
+            return Err(ApiError::bad_request(format!(
+                "order {other:?}: use asc or desc"
+            )));
+        }
+    }
+    let per_page = query.per_page.unwrap_or(50).clamp(1, 500);
+    let page = query.page.unwrap_or(1).max(1);
+    let total = matching.len();
+    let campaigns = matching
+        .iter()
+        .skip((page - 1).saturating_mul(per_page))
+        .take(per_page)
+        .map(|record| state.campaign_view(record))
+        .collect::<ApiResult<Vec<_>>>()?;
+    Ok(Json(CampaignPage {
+        campaigns,
+        page,
+        per_page,
+        total,
+    }))
+}
+
+/// `PATCH /v1/campaigns/{id}` body: what to change in a draft.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EditCampaign {
+    /// A new name.
+    pub name: Option<String>,
+    /// Move to the current version of this workflow.
+    pub workflow: Option<String>,
+}
+
+/// `PATCH /v1/campaigns/{id}`: edit a draft.
+pub async fn edit(
+    State(state): State<Shared>,
+    Path(id): Path<CampaignId>,
+    Json(body): Json<EditCampaign>,
+) -> ApiResult<Json<CampaignView>> {
+    let name = body
+        .name
+        .as_deref()
+        .map(check_name)
+        .transpose()?
+        .map(str::to_string);
+    let version = body
+        .workflow
+        .as_deref()
+        .map(|workflow| state.registry.get_for_new_campaign(workflow))
+        .transpose()
+        .map_err(|error| {
+            ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "workflow",
+                error.to_string(),
+            )
+        })?;
+    state
+        .driver
+        .call(move |runtime| {
+            runtime.edit_labelled(
+                id,
+                name.as_deref(),
+                version.as_ref().map(|v| (&*v.source, Some(v.version))),
+            )
+        })
+        .await??;
+    get(State(state), Path(id)).await
+}
+
+/// `POST /v1/campaigns/{id}/schedule` body.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScheduleBody {
+    /// When to start (RFC 3339).
+    pub at: DateTime<Utc>,
+}
+
+/// `POST /v1/campaigns/{id}/schedule`.
+pub async fn schedule(
+    State(state): State<Shared>,
+    Path(id): Path<CampaignId>,
+    Json(body): Json<ScheduleBody>,
+) -> ApiResult<Json<CampaignView>> {
+    if body.at <= state.clock.now() {
+        return Err(ApiError::bad_request(
+            "`at` is in the past: start the campaign instead",
+        ));
+    }
+    state
+        .driver
+        .call(move |runtime| runtime.schedule(id, body.at))
+        .await??;
+    get(State(state), Path(id)).await
+}
+
+/// The lifecycle action a `POST /v1/campaigns/{id}/{action}` path names.
+fn action_of(name: &str) -> Option<LifecycleAction> {
+    Some(match name {
+        "start" => LifecycleAction::Start,
+        "pause" => LifecycleAction::Pause,
+        "resume" => LifecycleAction::Resume,
+        "stop" => LifecycleAction::Stop,
+        "restart" => LifecycleAction::Restart,
+        "retry-failed" => LifecycleAction::RetryFailed,
+        "archive" => LifecycleAction::Archive,
+        _ => return None,
+    })
+}
+
+/// `POST /v1/campaigns/{id}/{action}`: start, pause, resume, stop, restart, retry-failed,
+/// archive.
+pub async fn act(
+    State(state): State<Shared>,
+    Path((id, action)): Path<(CampaignId, String)>,
+) -> ApiResult<Json<CampaignView>> {
+    let Some(action) = action_of(&action) else {
+        return Err(ApiError::not_found(format!(
+            "no action {action:?}: use start, pause, resume, stop, restart, retry-failed, archive, \
+             schedule or duplicate"
+        )));
+    };
+    state
+        .driver
+        .call(move |runtime| runtime.act(id, action))
+        .await??;
+    get(State(state), Path(id)).await
+}
+
+/// `POST /v1/campaigns/{id}/duplicate` body.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DuplicateBody {
+    /// The copy's name (default: "<name> (copy)").
+    pub name: Option<String>,
+}
+
+/// `POST /v1/campaigns/{id}/duplicate`: a new draft with the same workflow version and lists.
+pub async fn duplicate(
+    State(state): State<Shared>,
+    Path(id): Path<CampaignId>,
+    body: Option<Json<DuplicateBody>>,
+) -> ApiResult<(StatusCode, Json<CampaignView>)> {
+    let original = state.campaign_record(id)?;
+    let name = match body.and_then(|Json(b)| b.name) {
+        Some(name) => check_name(&name)?.to_string(),
+        None => format!("{} (copy)", original.name),
+    };
+    let copy = state
+        .driver
+        .call(move |runtime| runtime.duplicate(id, &name))
+        .await??;
+    let record = state.campaign_record(copy)?;
+    Ok((StatusCode::CREATED, Json(state.campaign_view(&record)?)))
+}
+
+/// `DELETE /v1/campaigns/{id}`.
+pub async fn delete(
+    State(state): State<Shared>,
+    Path(id): Path<CampaignId>,
+) -> ApiResult<StatusCode> {
+    state.campaign_record(id)?;
+    state
+        .driver
+        .call(move |runtime| runtime.delete(id))
+        .await??;
+    Ok(StatusCode::NO_CONTENT)
+}

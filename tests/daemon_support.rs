@@ -1,0 +1,377 @@
+//! Starts the real `switchboard run` on a loopback port with a temporary data directory and
+//! talks to it over plain HTTP/1.1 (a tiny client on `TcpStream`: the tests see exactly the
+//! bytes a client would, with no HTTP library between).
+
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// A running daemon.
+pub struct Daemon {
+    child: Child,
+    /// Where it listens.
+    pub addr: SocketAddr,
+    /// Its log so far.
+    pub log: Arc<Mutex<String>>,
+    /// The API token the tests use.
+    pub token: Option<String>,
+}
+
+/// An answer.
+#[derive(Debug)]
+pub struct Response {
+    /// HTTP status.
+    pub status: u16,
+    /// Headers, names lowercase.
+    pub headers: Vec<(String, String)>,
+    /// Body bytes.
+    pub body: Vec<u8>,
+}
+
+impl Response {
+    /// The body as JSON.
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.body).unwrap_or_else(|e| {
+            panic!(
+                "not JSON ({e}): {} {}",
+                self.status,
+                String::from_utf8_lossy(&self.body)
+            )
+        })
+    }
+
+    /// The body as text.
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    /// A header.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+impl Daemon {
+    /// Starts `switchboard run --config <dir>/switchboard.toml` (written from `config`) in
+    /// `dir`, and waits until it listens.
+    pub fn start(dir: &Path, config: &str, token: Option<&str>) -> Daemon {
+        let config_path = dir.join("switchboard.toml");
+        std::fs::write(&config_path, config).expect("write config");
+        let mut command = Command::new(env!("CARGO_BIN_EXE_switchboard"));
+        command
+            .args(["run", "--config"])
+            .arg(&config_path)
+            .args(["--listen", "127.0.0.1:0"])
+            .current_dir(dir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        if let Some(token) = token {
+            command.env("SWITCHBOARD_TEST_TOKEN", token);
+        }
+        let mut child = command.spawn().expect("start switchboard run");
+        let stderr = child.stderr.take().expect("stderr");
+        let log = Arc::new(Mutex::new(String::new()));
+        let (found, addr) = std::sync::mpsc::channel();
+        let sink = log.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines() {
+                let Ok(line) = line else { break };
+                if let Some(rest) = line.split("listening on http://").nth(1) {
+                    let addr = rest.split_whitespace().next().unwrap_or_default().to_string();
+                    let _ = found.send(addr);
+                }
+                if std::env::var_os("SWITCHBOARD_TEST_LOG").is_some() {
+                    eprintln!("daemon: {line}");
+                }
+                if let Ok(mut log) = sink.lock() {
+                    log.push_str(&line);
+                    log.push('\n');
+                }
+            }
+        });
+        let addr = match addr.recv_timeout(Duration::from_secs(120)) {
+            Ok(addr) => addr.parse().expect("address"),
+            Err(_) => {
+                let _ = child.kill();
+                let log = log.lock().map(|l| l.clone()).unwrap_or_default();
+                panic!("the daemon did not start listening:\n{log}");
+            }
+        };
+        Daemon {
+            child,
+            addr,
+            log,
+            token: token.map(str::to_string),
+        }
+    }
+
+    /// The log so far.
+    pub fn log(&self) -> String {
+        self.log.lock().map(|l| l.clone()).unwrap_or_default()
+    }
+
+    /// A request with the test token.
+    pub fn call(&self, method: &str, path: &str, body: Option<(&str, &[u8])>) -> Response {
+        let token = self.token.clone();
+        let mut headers = Vec::new();
+        if let Some(token) = &token {
+            headers.push(("authorization".to_string(), format!("Bearer {token}")));
+        }
+        self.raw(method, path, &headers, body)
+    }
+
+    /// GET with the token.
+    pub fn get(&self, path: &str) -> Response {
+        self.call("GET", path, None)
+    }
+
+    /// POST JSON with the token.
+    pub fn post_json(&self, path: &str, body: &serde_json::Value) -> Response {
+        let bytes = serde_json::to_vec(body).expect("json");
+        self.call("POST", path, Some(("application/json", &bytes)))
+    }
+
+    /// Any request, headers as given.
+    pub fn raw(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(String, String)],
+        body: Option<(&str, &[u8])>,
+    ) -> Response {
+        request(self.addr, method, path, headers, body)
+    }
+
+    /// Waits until `check` passes on GET `path` (polling), or panics with the last answer.
+    pub fn wait_for(
+        &self,
+        path: &str,
+        timeout: Duration,
+        check: impl Fn(&serde_json::Value) -> bool,
+    ) -> serde_json::Value {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let answer = self.get(path);
+            let value = answer.json();
+            if answer.status == 200 && check(&value) {
+                return value;
+            }
+            if Instant::now() > deadline {
+                panic!("timed out waiting on {path}; last answer: {value}\nlog:\n{}", self.log());
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Kills the process outright (SIGKILL): no shutdown, no flush.
+    pub fn kill9(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Asks the process to stop (SIGTERM) and waits for it; returns its exit success.
+    pub fn terminate(mut self) -> bool {
+        let pid = self.child.id().to_string();
+        let _ = Command::new("kill").args(["-TERM", &pid]).status();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return status.success();
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = self.child.kill();
+        false
+    }
+
+    /// Opens an SSE stream.
+    pub fn events(&self, path: &str) -> EventStream {
+        let mut stream = TcpStream::connect(self.addr).expect("connect");
+        stream
+            .set_read_timeout(Some(Duration::from_millis(200)))
+            .expect("timeout");
+        let auth = self
+            .token
+            .as_ref()
+            .map(|t| format!("authorization: Bearer {t}\r\n"))
+            .unwrap_or_default();
+        write!(
+            stream,
+            "GET {path} HTTP/1.1\r\nhost: {}\r\naccept: text/event-stream\r\n{auth}\r\n",
+            self.addr
+        )
+        .expect("send");
+        EventStream {
+            reader: BufReader::new(stream),
+            pending: String::new(),
+        }
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A Server-Sent Events stream being read.
+pub struct EventStream {
+    reader: BufReader<TcpStream>,
+    pending: String,
+}
+
+/// One SSE event.
+#[derive(Debug, Clone)]
+pub struct SseEvent {
+    /// `event:`.
+    pub event: String,
+    /// `data:` as JSON.
+    pub data: serde_json::Value,
+}
+
+impl EventStream {
+    /// Reads events until `want` matches one, or the timeout passes; returns all read.
+    pub fn until(&mut self, timeout: Duration, want: impl Fn(&SseEvent) -> bool) -> Vec<SseEvent> {
+        let deadline = Instant::now() + timeout;
+        let mut seen = Vec::new();
+        let mut event = String::new();
+        while Instant::now() < deadline {
+            let mut line = String::new();
+            match self.reader.read_line(&mut line) {
+                Ok(0) => break,
+                Ok(_) => {}
+                Err(_) => continue, // read timeout: look at the deadline again
+            }
+            self.pending.push_str(&line);
+            if !self.pending.ends_with('\n') {
+                continue;
+            }
+            let line = std::mem::take(&mut self.pending);
+            let line = line.trim_end_matches(['\r', '\n']);
+            // Chunk-size lines of the chunked encoding are skipped by not matching below.
+            if let Some(name) = line.strip_prefix("event:") {
+                event = name.trim().to_string();
+            } else if let Some(data) = line.strip_prefix("data:") {
+                if let Ok(data) = serde_json::from_str(data.trim()) {
+                    let sse = SseEvent {
+                        event: std::mem::take(&mut event),
+                        data,
+                    };
+                    let done = want(&sse);
+                    seen.push(sse);
+                    if done {
+                        return seen;
+                    }
+                }
+            }
+        }
+        panic!("no matching event within {timeout:?}; saw {seen:#?}");
+    }
+}
+
+/// One HTTP/1.1 request on a new connection.
+pub fn request(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(String, String)],
+    body: Option<(&str, &[u8])>,
+) -> Response {
+    let mut stream = TcpStream::connect(addr).expect("connect");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(60)))
+        .expect("timeout");
+    let mut head = format!("{method} {path} HTTP/1.1\r\nhost: {addr}\r\nconnection: close\r\n");
+    for (name, value) in headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    let (content_type, bytes) = body.unwrap_or(("application/octet-stream", &[]));
+    if body.is_some() || method == "POST" || method == "PATCH" {
+        head.push_str(&format!(
+            "content-type: {content_type}\r\ncontent-length: {}\r\n",
+            bytes.len()
+        ));
+    }
+    head.push_str("\r\n");
+    stream.write_all(head.as_bytes()).expect("send head");
+    // The server may answer (and close) before the body is all sent (a refused upload).
+    let _ = stream.write_all(bytes);
+    let mut raw = Vec::new();
+    let _ = stream.read_to_end(&mut raw);
+    parse_response(&raw)
+}
+
+fn parse_response(raw: &[u8]) -> Response {
+    let split = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .unwrap_or_else(|| panic!("no HTTP head in {:?}", String::from_utf8_lossy(raw)));
+    let head = String::from_utf8_lossy(&raw[..split]).into_owned();
+    let mut lines = head.split("\r\n");
+    let status = lines
+        .next()
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|s| s.parse().ok())
+        .expect("status line");
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(n, v)| (n.trim().to_lowercase(), v.trim().to_string()))
+        .collect();
+    let mut body = raw[split + 4..].to_vec();
+    if headers
+        .iter()
+        .any(|(n, v)| n == "transfer-encoding" && v.contains("chunked"))
+    {
+        body = dechunk(&body);
+    }
+    Response {
+        status,
+        headers,
+        body,
+    }
+}
+
+fn dechunk(mut data: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    loop {
+        let Some(end) = data.windows(2).position(|w| w == b"\r\n") else {
+            return out;
+        };
+        let size = usize::from_str_radix(
+            String::from_utf8_lossy(&data[..end])
+                .split(';')
+                .next()
+                .unwrap_or("0")
+                .trim(),
+            16,
+        )
+        .unwrap_or(0);
+        if size == 0 {
+            return out;
+        }
+        let start = end + 2;
+        out.extend_from_slice(&data[start..(start + size).min(data.len())]);
+        data = &data[(start + size + 2).min(data.len())..];
+    }
+}
+
+/// A fresh temporary directory for one test.
+pub fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!(
+        "switchboard-test-{name}-{}-{}",
+        std::process::id(),
+        Instant::now().elapsed().as_nanos()
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir
+}
