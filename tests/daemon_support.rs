@@ -63,6 +63,13 @@ impl Daemon {
     /// Starts `switchboard run --config <dir>/switchboard.toml` (written from `config`) in
     /// `dir`, and waits until it listens.
     pub fn start(dir: &Path, config: &str, token: Option<&str>) -> Daemon {
+        Self::try_start(dir, config, token)
+            .unwrap_or_else(|log| panic!("the daemon did not start listening:\n{log}"))
+    }
+
+    /// Like [`Daemon::start`], but a daemon that exits (or does not listen within two
+    /// minutes) is an `Err` with its log, for tests of refusals.
+    pub fn try_start(dir: &Path, config: &str, token: Option<&str>) -> Result<Daemon, String> {
         let config_path = dir.join("switchboard.toml");
         std::fs::write(&config_path, config).expect("write config");
         let mut command = Command::new(env!("CARGO_BIN_EXE_switchboard"));
@@ -100,17 +107,19 @@ impl Daemon {
         let addr = match addr.recv_timeout(Duration::from_secs(120)) {
             Ok(addr) => addr.parse().expect("address"),
             Err(_) => {
+                // Ended (the reader thread saw stderr close) or hung: either way, no daemon.
                 let _ = child.kill();
+                let _ = child.wait();
                 let log = log.lock().map(|l| l.clone()).unwrap_or_default();
-                panic!("the daemon did not start listening:\n{log}");
+                return Err(log);
             }
         };
-        Daemon {
+        Ok(Daemon {
             child,
             addr,
             log,
             token: token.map(str::to_string),
-        }
+        })
     }
 
     /// The log so far.
@@ -160,12 +169,18 @@ impl Daemon {
         let deadline = Instant::now() + timeout;
         loop {
             let answer = self.get(path);
-            let value = answer.json();
+            let value: serde_json::Value =
+                serde_json::from_slice(&answer.body).unwrap_or(serde_json::Value::Null);
             if answer.status == 200 && check(&value) {
                 return value;
             }
             if Instant::now() > deadline {
-                panic!("timed out waiting on {path}; last answer: {value}\nlog:\n{}", self.log());
+                panic!(
+                    "timed out waiting on {path}; last answer: {} {}\nlog:\n{}",
+                    answer.status,
+                    answer.text(),
+                    self.log()
+                );
             }
             std::thread::sleep(Duration::from_millis(50));
         }
@@ -209,8 +224,31 @@ impl Daemon {
             self.addr
         )
         .expect("send");
+        // The handler subscribes before it answers: once the head is here, no event the
+        // caller causes next can be missed.
+        let mut reader = BufReader::new(stream);
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let mut head = String::new();
+        while !head.ends_with("\r\n\r\n") {
+            assert!(
+                Instant::now() < deadline,
+                "no answer to GET {path}: {head:?}\nlog:\n{}",
+                self.log()
+            );
+            let mut line = String::new();
+            match reader.read_line(&mut line) {
+                Ok(0) => panic!("GET {path}: connection closed after {head:?}\nlog:\n{}", self.log()),
+                Ok(_) => head.push_str(&line),
+                Err(_) => continue,
+            }
+        }
+        assert!(
+            head.starts_with("HTTP/1.1 200"),
+            "GET {path}: {head}\nlog:\n{}",
+            self.log()
+        );
         EventStream {
-            reader: BufReader::new(stream),
+            reader,
             pending: String::new(),
         }
     }
@@ -366,10 +404,11 @@ fn dechunk(mut data: &[u8]) -> Vec<u8> {
 
 /// A fresh temporary directory for one test.
 pub fn temp_dir(name: &str) -> PathBuf {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     let dir = std::env::temp_dir().join(format!(
         "switchboard-test-{name}-{}-{}",
         std::process::id(),
-        Instant::now().elapsed().as_nanos()
+        NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
     ));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("temp dir");

@@ -131,6 +131,21 @@ pub struct ApiConfig {
     /// With none, the API is open, and only a loopback `listen` address is allowed.
     #[serde(default)]
     pub tokens: ApiTokens,
+    /// Largest recipient file an upload may carry, in megabytes (default 100). Larger uploads
+    /// are refused (413) before their body is read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1))]
+    pub max_upload_mb: Option<u64>,
+}
+
+impl ApiConfig {
+    /// The upload limit in bytes.
+    pub fn max_upload_bytes(&self) -> u64 {
+        self.max_upload_mb
+            .unwrap_or(100)
+            .max(1)
+            .saturating_mul(1024 * 1024)
+    }
 }
 
 /// One provider instance: a plugin, and the account settings it sends with.

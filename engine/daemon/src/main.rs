@@ -5,9 +5,11 @@
 //! - [`validate`]: `switchboard validate <file|dir>...`, the workflow checker.
 //! - [`simulate`]: `switchboard simulate`, a dry run of a campaign on a virtual clock.
 //! - [`import`]: `switchboard import`, a recipient file into a campaign's new list.
+//! - [`client`]: `switchboard campaign ...`, the client of a running daemon.
 //! - [`demo`]: `switchboard demo`, a real campaign end to end in under a minute.
 //! - [`server`]: `switchboard run`, the daemon (HTTP API, webhooks, live events, reload).
 
+mod client;
 mod demo;
 mod import;
 mod server;
@@ -75,6 +77,19 @@ enum Command {
     /// directory, the mock provider, a sample list of a few hundred patients in eight
     /// countries, an accelerated clock; prints progress, statistics and the import's errors.
     Demo(demo::DemoArgs),
+    /// Operate the campaigns of a running daemon over its API: list, create, upload a list,
+    /// start, pause, resume, stop, stats.
+    Campaign {
+        #[command(flatten)]
+        server: client::ServerArgs,
+        #[command(subcommand)]
+        command: client::CampaignCommand,
+    },
+    /// Print the `sha256:` form of an API token, for `[api] tokens` in switchboard.toml.
+    TokenHash {
+        /// The token (read from standard input when absent, so it stays out of the shell history).
+        token: Option<String>,
+    },
 }
 
 /// `switchboard run` options; each overrides the config file.
@@ -182,6 +197,32 @@ fn main() -> ExitCode {
                 ExitCode::from(1)
             }
         },
+        Command::Campaign { server, command } => match client::run(&server, &command) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(error) => {
+                eprintln!("switchboard: {error:#}");
+                ExitCode::from(1)
+            }
+        },
+        Command::TokenHash { token } => {
+            let token = match token {
+                Some(token) => token,
+                None => {
+                    let mut line = String::new();
+                    if std::io::stdin().read_line(&mut line).is_err() {
+                        eprintln!("switchboard: cannot read the token from standard input");
+                        return ExitCode::from(EXIT_USAGE);
+                    }
+                    line.trim_end_matches(['\r', '\n']).to_string()
+                }
+            };
+            if token.is_empty() {
+                eprintln!("switchboard: the token is empty");
+                return ExitCode::from(EXIT_USAGE);
+            }
+            println!("{}", switchboard_config::hash_token(&token));
+            ExitCode::SUCCESS
+        }
         Command::Schema => {
             print!("{}", switchboard_model::schema::WORKFLOW_SCHEMA);
             ExitCode::SUCCESS

@@ -162,7 +162,10 @@ pub async fn start(config: &Config, options: RunOptions) -> anyhow::Result<Runni
         providers: loaded.instances,
         importers,
         uploads_dir: config.data_dir.join("uploads"),
-        limits: RequestLimits::default(),
+        limits: RequestLimits {
+            max_upload_bytes: config.api.max_upload_bytes(),
+            ..RequestLimits::default()
+        },
         durability: Durability::start(store_for_flush)?,
         events: bus.clone(),
         metrics,

@@ -40,7 +40,9 @@ pub struct LoadedProviders {
 pub fn load(host: &PluginHost, config: &Config) -> anyhow::Result<LoadedProviders> {
     let reserved = BUNDLED_PROVIDERS.iter().map(|(name, _)| name.to_string());
     let (directory, report) = PluginDirectory::open(host, &config.plugin_dir, reserved);
-    for (dir, problem) in &report.failed {
+    // No plugin directory at all is fine: user plugins are optional.
+    let failed = report.failed.iter().filter(|_| config.plugin_dir.exists());
+    for (dir, problem) in failed {
         log::warn(&format!(
             "plugin in {} not loaded: {problem}",
             dir.display()

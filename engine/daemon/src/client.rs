@@ -1,0 +1,255 @@
+//! `switchboard campaign ...`: the command-line client of a running daemon, for the common
+//! operations (list, create, start, pause, resume, stop, stats, upload a list). It speaks the
+//! same HTTP API as any client: `--server` (or `SWITCHBOARD_URL`), `--token` (or
+//! `SWITCHBOARD_TOKEN`).
+
+use std::path::PathBuf;
+
+use anyhow::{Context, bail};
+use serde_json::Value;
+
+/// Where the daemon is and how to authenticate.
+#[derive(Debug, clap::Args)]
+pub struct ServerArgs {
+    /// The daemon's address.
+    #[arg(long, env = "SWITCHBOARD_URL", default_value = "http://127.0.0.1:8080")]
+    pub server: String,
+    /// The API token.
+    #[arg(long, env = "SWITCHBOARD_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+    /// Print the API's JSON answer instead of a summary.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `switchboard campaign <command>`.
+#[derive(Debug, clap::Subcommand)]
+pub enum CampaignCommand {
+    /// List campaigns (newest first).
+    List {
+        /// Only campaigns in these states (comma-separated).
+        #[arg(long)]
+        status: Option<String>,
+    },
+    /// Create a draft campaign from a workflow of the daemon's workflow directory.
+    Create {
+        /// Its name.
+        name: String,
+        /// The workflow id.
+        #[arg(long)]
+        workflow: String,
+    },
+    /// Upload a recipient file (CSV or JSON lines) as a new list of a campaign.
+    Upload {
+        /// The campaign id.
+        id: u64,
+        /// The file.
+        file: PathBuf,
+        /// Region of numbers without a country code.
+        #[arg(long)]
+        region: Option<String>,
+    },
+    /// Start sending now.
+    Start {
+        /// The campaign id.
+        id: u64,
+    },
+    /// Hold all sends.
+    Pause {
+        /// The campaign id.
+        id: u64,
+    },
+    /// Continue after a pause.
+    Resume {
+        /// The campaign id.
+        id: u64,
+    },
+    /// Cancel every unsent message.
+    Stop {
+        /// The campaign id.
+        id: u64,
+    },
+    /// Statistics: recipients by status, messages sent, delivered, failed, replies, cost.
+    Stats {
+        /// The campaign id.
+        id: u64,
+    },
+}
+
+/// Runs one client command.
+pub fn run(server: &ServerArgs, command: &CampaignCommand) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(execute(server, command))
+}
+
+async fn execute(server: &ServerArgs, command: &CampaignCommand) -> anyhow::Result<()> {
+    let client = Client::new(server);
+    let answer = match command {
+        CampaignCommand::List { status } => {
+            let query = status
+                .as_ref()
+                .map(|s| format!("?status={s}"))
+                .unwrap_or_default();
+            client
+                .send(client.get(&format!("/v1/campaigns{query}")))
+                .await?
+        }
+        CampaignCommand::Create { name, workflow } => {
+            let body = serde_json::json!({ "name": name, "workflow": workflow });
+            client
+                .send(client.post("/v1/campaigns").json(&body))
+                .await?
+        }
+        CampaignCommand::Upload { id, file, region } => {
+            let bytes =
+                std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
+            let name = file
+                .file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or("list.csv");
+            let mut path = format!("/v1/campaigns/{id}/lists?filename={}", encode(name));
+            if let Some(region) = region {
+                path.push_str(&format!("&region={}", encode(region)));
+            }
+            client.send(client.post(&path).body(bytes)).await?
+        }
+        CampaignCommand::Start { id } => client.action(*id, "start").await?,
+        CampaignCommand::Pause { id } => client.action(*id, "pause").await?,
+        CampaignCommand::Resume { id } => client.action(*id, "resume").await?,
+        CampaignCommand::Stop { id } => client.action(*id, "stop").await?,
+        CampaignCommand::Stats { id } => {
+            client
+                .send(client.get(&format!("/v1/campaigns/{id}/stats")))
+                .await?
+        }
+    };
+    if server.json {
+        println!("{}", serde_json::to_string_pretty(&answer)?);
+    } else {
+        print_summary(command, &answer);
+    }
+    Ok(())
+}
+
+/// Percent-encodes a query value.
+fn encode(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+fn print_summary(command: &CampaignCommand, answer: &Value) {
+    let campaign_line = |c: &Value| {
+        format!(
+            "{:>6}  {:<10} {:<32} {:<28} {:>7} recipients",
+            c["id"],
+            c["state"].as_str().unwrap_or_default(),
+            c["name"].as_str().unwrap_or_default(),
+            format!(
+                "{} v{}",
+                c["workflow"]["id"].as_str().unwrap_or_default(),
+                c["workflow"]["version"]
+            ),
+            c["recipients"]
+        )
+    };
+    match command {
+        CampaignCommand::List { .. } => {
+            for campaign in answer["campaigns"].as_array().into_iter().flatten() {
+                println!("{}", campaign_line(campaign));
+            }
+            println!("({} campaigns)", answer["total"]);
+        }
+        CampaignCommand::Upload { .. } => {
+            let summary = &answer["summary"];
+            println!(
+                "list {} ({}): {} rows read, {} imported, {} rejected, {} duplicates",
+                answer["id"],
+                answer["name"].as_str().unwrap_or_default(),
+                summary["rows_read"],
+                summary["imported"],
+                summary["rejected"],
+                summary["duplicates"]
+            );
+        }
+        CampaignCommand::Stats { .. } => {
+            println!(
+                "recipients {}  sent {}  delivered {}  failed {}  replied {} ({:.1} %)  opted out {}  segments {}  est. cost {}",
+                answer["total"],
+                answer["sent"],
+                answer["delivered"],
+                answer["failed"],
+                answer["responded"],
+                answer["response_rate"].as_f64().unwrap_or(0.0) * 100.0,
+                answer["opted_out"],
+                answer["segments"],
+                answer["estimated_cost"]
+            );
+            if let Some(statuses) = answer["recipients"].as_object() {
+                let parts: Vec<String> = statuses.iter().map(|(s, n)| format!("{s} {n}")).collect();
+                println!("by status: {}", parts.join(", "));
+            }
+        }
+        _ => println!("{}", campaign_line(answer)),
+    }
+}
+
+struct Client {
+    http: reqwest::Client,
+    base: String,
+    token: Option<String>,
+}
+
+impl Client {
+    fn new(server: &ServerArgs) -> Self {
+        Self {
+            http: reqwest::Client::new(),
+            base: server.server.trim_end_matches('/').to_string(),
+            token: server.token.clone(),
+        }
+    }
+
+    fn authorised(&self, request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+        match &self.token {
+            Some(token) => request.bearer_auth(token),
+            None => request,
+        }
+    }
+
+    fn get(&self, path: &str) -> reqwest::RequestBuilder {
+        self.authorised(self.http.get(format!("{}{path}", self.base)))
+    }
+
+    fn post(&self, path: &str) -> reqwest::RequestBuilder {
+        self.authorised(self.http.post(format!("{}{path}", self.base)))
+    }
+
+    async fn action(&self, id: u64, action: &str) -> anyhow::Result<Value> {
+        self.send(self.post(&format!("/v1/campaigns/{id}/{action}")))
+            .await
+    }
+
+    async fn send(&self, request: reqwest::RequestBuilder) -> anyhow::Result<Value> {
+        let response = request
+            .send()
+            .await
+            .with_context(|| format!("cannot reach the daemon at {}", self.base))?;
+        let status = response.status();
+        let body: Value = response.json().await.unwrap_or(Value::Null);
+        if !status.is_success() {
+            let message = body["error"]["message"]
+                .as_str()
+                .map_or_else(|| body.to_string(), str::to_string);
+            bail!("{status}: {message}");
+        }
+        Ok(body)
+    }
+}
