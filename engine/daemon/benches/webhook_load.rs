@@ -54,7 +54,7 @@ fn main() {
         "/v1/campaigns",
         Some(br#"{"name":"load","workflow":"load"}"#),
     );
-    let id = json_number(&created, "\"id\":").expect("campaign id");
+    let id = json_number(&created.1, "\"id\":").expect("campaign id");
     let mut csv = String::from("phone,name\n");
     for n in 0..recipients {
         csv.push_str(&format!("+1416{:07},R{n}\n", 2_000_000 + n));
