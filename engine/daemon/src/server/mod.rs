@@ -73,7 +73,10 @@ pub struct Running {
     shutdown: tokio::sync::oneshot::Sender<()>,
     server: tokio::task::JoinHandle<std::io::Result<()>>,
     engine: driver::DriverThread,
-    _watcher: Option<switchboard_registry::RegistryWatcher>,
+    _watchers: (
+        Option<switchboard_registry::RegistryWatcher>,
+        Option<switchboard_plugin_host::directory::DirectoryWatcher>,
+    ),
 }
 
 /// Starts the daemon on `config`; it serves until [`Running::stop`].
@@ -103,7 +106,8 @@ pub async fn start(config: &Config, options: RunOptions) -> anyhow::Result<Runni
     };
     let host = PluginHost::with_clock(Limits::default(), options.clock.clone())
         .context("cannot start the plugin host")?;
-    let loaded = providers::load(&host, config)?;
+    let providers = Arc::new(providers::ProviderSet::load(&host, config)?);
+    let plugin_watcher = providers.watch();
     let registry = Arc::new(
         WorkflowRegistry::open(&config.workflow_dir).with_context(|| {
             format!(
@@ -129,7 +133,7 @@ pub async fn start(config: &Config, options: RunOptions) -> anyhow::Result<Runni
             .quiet_hours
             .allowed_hours()
             .unwrap_or(switchboard_model::check::DEFAULT_ALLOWED_HOURS),
-        account_limits: loaded.account_limits.clone(),
+        account_limits: providers.account_limits.clone(),
         batch_size: 500,
         ..RuntimeConfig::default()
     };
@@ -137,7 +141,7 @@ pub async fn start(config: &Config, options: RunOptions) -> anyhow::Result<Runni
     let mut runtime = Runtime::open(
         store.clone(),
         options.clock.clone(),
-        loaded.router.clone(),
+        providers.router.clone(),
         runtime_config,
     )
     .context("cannot open the campaign runtime")?;
@@ -159,7 +163,7 @@ pub async fn start(config: &Config, options: RunOptions) -> anyhow::Result<Runni
         clock: options.clock.clone(),
         registry: registry.clone(),
         tokens: config.api.tokens.clone(),
-        providers: loaded.instances,
+        providers,
         importers,
         uploads_dir: config.data_dir.join("uploads"),
         limits: RequestLimits {
@@ -205,7 +209,7 @@ pub async fn start(config: &Config, options: RunOptions) -> anyhow::Result<Runni
         shutdown,
         server,
         engine,
-        _watcher: watcher,
+        _watchers: (watcher, plugin_watcher),
     })
 }
 

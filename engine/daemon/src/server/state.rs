@@ -1,7 +1,7 @@
 //! What every request handler shares: the engine thread, the store (for reads), the workflow
 //! registry, the provider instances (for webhooks), the importers, the event bus, metrics.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
@@ -17,6 +17,7 @@ use super::driver::Driver;
 use super::durability::Durability;
 use super::events::EventBus;
 use super::metrics::Metrics;
+use super::providers::ProviderSet;
 
 /// A configured provider instance, as the API sees it.
 #[derive(Debug)]
@@ -71,7 +72,7 @@ pub struct AppState {
     /// Who may call the API (none: open, allowed on loopback only).
     pub tokens: ApiTokens,
     /// Provider instances by name.
-    pub providers: BTreeMap<String, ProviderInstance>,
+    pub providers: Arc<ProviderSet>,
     /// The list importers.
     pub importers: Arc<Importers>,
     /// Where uploads are spooled before they are imported.
