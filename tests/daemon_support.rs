@@ -92,7 +92,11 @@ impl Daemon {
             for line in BufReader::new(stderr).lines() {
                 let Ok(line) = line else { break };
                 if let Some(rest) = line.split("listening on http://").nth(1) {
-                    let addr = rest.split_whitespace().next().unwrap_or_default().to_string();
+                    let addr = rest
+                        .split_whitespace()
+                        .next()
+                        .unwrap_or_default()
+                        .to_string();
                     let _ = found.send(addr);
                 }
                 if std::env::var_os("SWITCHBOARD_TEST_LOG").is_some() {
@@ -125,6 +129,12 @@ impl Daemon {
     /// The log so far.
     pub fn log(&self) -> String {
         self.log.lock().map(|l| l.clone()).unwrap_or_default()
+    }
+
+    /// The log once it contains `needle` (or the timeout passed): a line is read from the
+    /// daemon's stderr a moment after what it reports became visible through the API.
+    pub fn log_with(&self, needle: &str, timeout: Duration) -> String {
+        log_with(&self.log, needle, timeout)
     }
 
     /// A request with the test token.
@@ -237,7 +247,10 @@ impl Daemon {
             );
             let mut line = String::new();
             match reader.read_line(&mut line) {
-                Ok(0) => panic!("GET {path}: connection closed after {head:?}\nlog:\n{}", self.log()),
+                Ok(0) => panic!(
+                    "GET {path}: connection closed after {head:?}\nlog:\n{}",
+                    self.log()
+                ),
                 Ok(_) => head.push_str(&line),
                 Err(_) => continue,
             }
@@ -258,6 +271,19 @@ impl Drop for Daemon {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// `log` once it contains `needle`, or when `timeout` has passed; it keeps filling after the
+/// process ended, until its stderr is read to the end.
+pub fn log_with(log: &Arc<Mutex<String>>, needle: &str, timeout: Duration) -> String {
+    let deadline = Instant::now() + timeout;
+    loop {
+        let text = log.lock().map(|l| l.clone()).unwrap_or_default();
+        if text.contains(needle) || Instant::now() > deadline {
+            return text;
+        }
+        std::thread::sleep(Duration::from_millis(20));
     }
 }
 
@@ -298,17 +324,17 @@ impl EventStream {
             // Chunk-size lines of the chunked encoding are skipped by not matching below.
             if let Some(name) = line.strip_prefix("event:") {
                 event = name.trim().to_string();
-            } else if let Some(data) = line.strip_prefix("data:") {
-                if let Ok(data) = serde_json::from_str(data.trim()) {
-                    let sse = SseEvent {
-                        event: std::mem::take(&mut event),
-                        data,
-                    };
-                    let done = want(&sse);
-                    seen.push(sse);
-                    if done {
-                        return seen;
-                    }
+            } else if let Some(data) = line.strip_prefix("data:")
+                && let Ok(data) = serde_json::from_str(data.trim())
+            {
+                let sse = SseEvent {
+                    event: std::mem::take(&mut event),
+                    data,
+                };
+                let done = want(&sse);
+                seen.push(sse);
+                if done {
+                    return seen;
                 }
             }
         }
@@ -413,4 +439,41 @@ pub fn temp_dir(name: &str) -> PathBuf {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("temp dir");
     dir
+}
+
+/// Sends `head` (request line and headers, without the blank line that ends them), then
+/// whatever `body` writes, while the answer is read on this thread: the server may answer and
+/// close before the body is all sent (a refused upload), and the writer's errors then are
+/// expected. Returns the answer and how long it took to come.
+pub fn exchange(
+    addr: SocketAddr,
+    head: &str,
+    body: impl FnOnce(&mut TcpStream) -> std::io::Result<()> + Send + 'static,
+) -> (Response, Duration) {
+    let started = Instant::now();
+    let mut stream = TcpStream::connect(addr).expect("connect");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .expect("timeout");
+    let mut writer = stream.try_clone().expect("clone the socket");
+    let head = format!("{head}\r\n");
+    let sending = std::thread::spawn(move || {
+        writer.write_all(head.as_bytes())?;
+        body(&mut writer)?;
+        writer.flush()
+    });
+    let mut raw = Vec::new();
+    let mut buffer = [0u8; 8192];
+    loop {
+        match stream.read(&mut buffer) {
+            Ok(0) => break,
+            Ok(n) => raw.extend_from_slice(&buffer[..n]),
+            // A reset after the answer (the server closed on an unread body): keep what came.
+            Err(_) => break,
+        }
+    }
+    let took = started.elapsed();
+    let _ = stream.shutdown(std::net::Shutdown::Both);
+    let _ = sending.join();
+    (parse_response(&raw), took)
 }

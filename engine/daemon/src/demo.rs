@@ -95,6 +95,7 @@ async fn drive(root: &std::path::Path) -> anyhow::Result<()> {
             driver: DriverOptions {
                 max_idle: Duration::from_millis(20),
                 time_scale: 1.0 / SPEED,
+                ..DriverOptions::default()
             },
             listener: Some(listener),
             quiet: true,

@@ -5,6 +5,8 @@
 //! Carriers retry webhooks and reports arrive out of order, so applying a receipt is
 //! idempotent: a repeat, or a late `sent` after `delivered`, changes nothing.
 
+use std::collections::HashSet;
+
 use serde::{Deserialize, Serialize};
 
 use crate::engine::{Runtime, RuntimeError};
@@ -123,9 +125,65 @@ impl Runtime {
         provider_id: &str,
         update: DeliveryUpdate,
     ) -> Result<Option<DeliveryApplied>, RuntimeError> {
-        let Some(before) = self.store.message_by_provider_id(provider_id)? else {
-            return Ok(None);
-        };
+        let mut applied = self.apply_deliveries(vec![(provider_id.to_string(), update)])?;
+        Ok(applied.pop().flatten())
+    }
+
+    /// Applies many reports at once, in as few transactions as their order allows (one,
+    /// unless two reports concern the same recipient: then the first ones are committed
+    /// before the next is read). Answers in the reports' order, as
+    /// [`Runtime::apply_delivery`] does for one.
+    pub fn apply_deliveries(
+        &mut self,
+        reports: Vec<(String, DeliveryUpdate)>,
+    ) -> Result<Vec<Option<DeliveryApplied>>, RuntimeError> {
+        let now = self.clock.now();
+        let mut answers = Vec::with_capacity(reports.len());
+        let mut changes = Changes::new();
+        let mut events = self.pending_events();
+        let mut touched: HashSet<(CampaignId, RecipientSeq)> = HashSet::new();
+        for (provider_id, update) in reports {
+            let Some(mut before) = self.store.message_by_provider_id(&provider_id)? else {
+                answers.push(None);
+                continue;
+            };
+            let recipient = (before.outbound.campaign, before.outbound.recipient);
+            if !touched.insert(recipient) {
+                // This recipient changed earlier in the batch: commit, then read afresh.
+                self.store.commit(std::mem::take(&mut changes))?;
+                self.publish(std::mem::replace(&mut events, self.pending_events()));
+                touched.clear();
+                touched.insert(recipient);
+                match self.store.message_by_provider_id(&provider_id)? {
+                    Some(fresh) => before = fresh,
+                    None => {
+                        answers.push(None);
+                        continue;
+                    }
+                }
+            }
+            answers.push(Some(self.plan_delivery(
+                &before,
+                &update,
+                now,
+                &mut changes,
+                &mut events,
+            )?));
+        }
+        self.store.commit(changes)?;
+        self.publish(events);
+        Ok(answers)
+    }
+
+    /// What one report changes, added to `changes`.
+    fn plan_delivery(
+        &self,
+        before: &MessageRecord,
+        update: &DeliveryUpdate,
+        now: chrono::DateTime<chrono::Utc>,
+        changes: &mut Changes,
+        events: &mut Pending,
+    ) -> Result<DeliveryApplied, RuntimeError> {
         let status = update.status.message_status();
         let mut applied = DeliveryApplied {
             campaign: before.outbound.campaign,
@@ -136,26 +194,20 @@ impl Runtime {
             recipient_status: None,
         };
         if stage(status) <= stage(before.status) {
-            return Ok(Some(applied));
+            return Ok(applied);
         }
-        let now = self.clock.now();
         let mut after = before.clone();
         after.status = status;
         after.status_at = Some(now);
         if status == MessageStatus::Failed {
             after.error = Some(update.reason());
         }
-        let mut changes = Changes::new();
-        let mut events = self.pending_events();
-        changes.put_message(Some(&before), &after);
+        changes.put_message(Some(before), &after);
         events.message(&after, now);
-        applied.recipient_status =
-            self.follow_on_recipient(&after, &update, &mut changes, &mut events)?;
-        self.store.commit(changes)?;
-        self.publish(events);
+        applied.recipient_status = self.follow_on_recipient(&after, update, changes, events)?;
         applied.status = status;
         applied.changed = true;
-        Ok(Some(applied))
+        Ok(applied)
     }
 
     /// Moves the recipient on with its message: only a run whose status is `sent`, and only

@@ -33,7 +33,7 @@ use crate::records::{
     RecipientRecord, RecipientSeq, RunState,
 };
 use crate::send_window::SendPolicy;
-use crate::store::{Changes, Store, StoreError};
+use crate::store::{Changes, Store, StoreError, same_timer};
 
 /// A runtime operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -402,7 +402,7 @@ impl Runtime {
             // from the same stored state and repeat its work.
             if let Some((_, stepped)) = cache.get(&seq) {
                 if let Some(at) = timer
-                    && stepped.wake_at() != Some(at)
+                    && !same_timer(stepped.wake_at(), at)
                 {
                     changes.unwake(id, seq, at);
                 }
@@ -428,7 +428,7 @@ impl Runtime {
             // The fired timer is spent unless the run still sleeps until exactly then (put_run
             // already moved the run's own timer when its wake-up changed).
             if let Some(at) = timer
-                && next.wake_at() != Some(at)
+                && !same_timer(next.wake_at(), at)
             {
                 changes.unwake(id, seq, at);
             }

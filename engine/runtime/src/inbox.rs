@@ -9,8 +9,11 @@
 //! 1 s, 5 s, 30 s, 2 min, 10 min — and is dropped as unknown only after that.
 //!
 //! Keys are `not-before instant · sequence`, so a drain reads only what is due, in arrival
-//! order. Applying is idempotent (receipts move statuses forward only), so an event applied
-//! just before a crash and applied again after it changes nothing the second time.
+//! order (receipts of one drain are applied together, then its replies in order). Receipts
+//! are idempotent (they move statuses forward only). An inbound message is taken once per
+//! provider message id: a provider retrying its webhook does not deliver the reply twice.
+//! (Markers of received ids are kept; pruning old ones is left to do. A crash between
+//! applying a reply and removing it from the inbox would apply it again at restart.)
 
 use chrono::{DateTime, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
@@ -80,6 +83,16 @@ impl DrainReport {
     }
 }
 
+/// First byte of the markers of inbound messages already received: past every instant key,
+/// so a drain never reads them.
+const REPLY_MARKER: u8 = 0xff;
+
+fn reply_marker(provider_message_id: &str) -> Vec<u8> {
+    let mut key = vec![REPLY_MARKER];
+    key.extend_from_slice(provider_message_id.as_bytes());
+    key
+}
+
 /// An inbox key and its entry (`None`: unreadable).
 type DueEntry = (Vec<u8>, Option<InboxEntry>);
 
@@ -100,6 +113,19 @@ impl Store {
     ) -> Result<(), StoreError> {
         let mut changes = Changes::new();
         for event in events {
+            // A provider retrying a webhook sends the same inbound message again: only the
+            // first is applied (receipts need no such care: they only move statuses forward).
+            if let InboxEvent::Reply {
+                provider_message_id,
+                ..
+            } = &event
+            {
+                let marker = reply_marker(provider_message_id);
+                if self.backend().get(Table::Inbox, &marker)?.is_some() {
+                    continue;
+                }
+                changes.put(Table::Inbox, &marker, encode(&received_at));
+            }
             let entry = InboxEntry {
                 received_at,
                 tries: 0,
@@ -135,8 +161,10 @@ impl Store {
     pub fn inbox_len(&self) -> Result<usize, StoreError> {
         let mut count = 0;
         for entry in self.backend().scan(Table::Inbox, &[]) {
-            entry?;
-            count += 1;
+            let (key, _) = entry?;
+            if key.first() != Some(&REPLY_MARKER) {
+                count += 1;
+            }
         }
         Ok(count)
     }
@@ -154,6 +182,10 @@ impl Runtime {
             return Ok(report);
         }
         let mut done = Changes::new();
+        // Receipts are applied together (one transaction for the lot); replies one by one,
+        // in order, after them.
+        let mut receipts = Vec::new();
+        let mut replies = Vec::new();
         for (key, entry) in due {
             done.remove(Table::Inbox, &key);
             let Some(entry) = entry else {
@@ -164,29 +196,38 @@ impl Runtime {
                 InboxEvent::Receipt {
                     provider_id,
                     update,
-                } => match self.apply_delivery(provider_id, update.clone())? {
-                    Some(_) => report.receipts += 1,
-                    None => match RETRY_AFTER_SECONDS.get(entry.tries as usize) {
-                        Some(wait) => {
-                            let retry = InboxEntry {
-                                tries: entry.tries + 1,
-                                ..entry.clone()
-                            };
-                            let at = now + TimeDelta::seconds(*wait);
-                            done.put(
-                                Table::Inbox,
-                                &inbox_key(at, self.store.generate_id()?),
-                                encode(&retry),
-                            );
-                            report.deferred += 1;
-                        }
-                        None => report.dropped += 1,
-                    },
-                },
-                InboxEvent::Reply { from, text, .. } => {
-                    report.replies += 1;
-                    report.resumed += self.deliver_reply(from, text)?;
+                } => receipts.push(((provider_id.clone(), update.clone()), entry)),
+                InboxEvent::Reply { .. } => replies.push(entry),
+            }
+        }
+        let (reports, entries): (Vec<_>, Vec<_>) = receipts.into_iter().unzip();
+        let answers = self.apply_deliveries(reports)?;
+        for (answer, entry) in answers.into_iter().zip(entries) {
+            if answer.is_some() {
+                report.receipts += 1;
+                continue;
+            }
+            match RETRY_AFTER_SECONDS.get(entry.tries as usize) {
+                Some(wait) => {
+                    let retry = InboxEntry {
+                        tries: entry.tries + 1,
+                        ..entry
+                    };
+                    let at = now + TimeDelta::seconds(*wait);
+                    done.put(
+                        Table::Inbox,
+                        &inbox_key(at, self.store.generate_id()?),
+                        encode(&retry),
+                    );
+                    report.deferred += 1;
                 }
+                None => report.dropped += 1,
+            }
+        }
+        for entry in replies {
+            if let InboxEvent::Reply { from, text, .. } = &entry.event {
+                report.replies += 1;
+                report.resumed += self.deliver_reply(from, text)?;
             }
         }
         self.store.commit(done)?;

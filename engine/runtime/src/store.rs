@@ -203,6 +203,25 @@ pub(crate) fn instant_key(at: DateTime<Utc>) -> [u8; 8] {
     ((at.timestamp_millis() as u64) ^ (1 << 63)).to_be_bytes()
 }
 
+/// A wake-up instant as timer keys hold it: in milliseconds, rounded up, so that a timer never
+/// fires before the wake-up it stands for (a run's wake-up may be finer: the system clock has
+/// nanoseconds, and one that fired early would find nothing to do).
+fn timer_instant(at: DateTime<Utc>) -> DateTime<Utc> {
+    match at.timestamp_subsec_nanos() % 1_000_000 {
+        0 => at,
+        part => at
+            .checked_add_signed(chrono::TimeDelta::nanoseconds(i64::from(1_000_000 - part)))
+            .unwrap_or(at),
+    }
+}
+
+/// Whether a run that wakes at `wake` is the one the timer keyed at `at` wakes. A timer read
+/// back from its key has lost the wake-up's finer part, so they are compared as keys: compared
+/// as instants, the run's own timer looks stale, and removing it leaves the run asleep for good.
+pub(crate) fn same_timer(wake: Option<DateTime<Utc>>, at: DateTime<Utc>) -> bool {
+    wake.is_some_and(|wake| instant_key(timer_instant(wake)) == instant_key(timer_instant(at)))
+}
+
 fn instant_from_key(bytes: &[u8]) -> Option<DateTime<Utc>> {
     let raw: [u8; 8] = bytes.try_into().ok()?;
     DateTime::from_timestamp_millis((u64::from_be_bytes(raw) ^ (1 << 63)) as i64)
@@ -216,10 +235,11 @@ pub fn recipient_key(campaign: CampaignId, seq: RecipientSeq) -> [u8; 16] {
     key
 }
 
+/// `campaign · due · seq`, `due` rounded up to the millisecond ([`timer_instant`]).
 fn timer_key(campaign: CampaignId, due: DateTime<Utc>, seq: RecipientSeq) -> [u8; 24] {
     let mut key = [0u8; 24];
     key[..8].copy_from_slice(&campaign.to_be_bytes());
-    key[8..16].copy_from_slice(&instant_key(due));
+    key[8..16].copy_from_slice(&instant_key(timer_instant(due)));
     key[16..].copy_from_slice(&seq.to_be_bytes());
     key
 }
@@ -761,7 +781,10 @@ impl Store {
         limit: usize,
     ) -> Result<Vec<(DateTime<Utc>, RecipientSeq)>, StoreError> {
         let start = timer_key(campaign, DateTime::<Utc>::MIN_UTC, 0);
-        let end = timer_key(campaign, now, u64::MAX);
+        // `now` rounded down: a timer keyed in the millisecond under way is not due yet.
+        let mut end = [0xff; 24];
+        end[..8].copy_from_slice(&campaign.to_be_bytes());
+        end[8..16].copy_from_slice(&instant_key(now));
         self.backend
             .range_keys(TIMERS, &start, &end, limit)?
             .into_iter()

@@ -861,3 +861,73 @@ fn workflow_variables_keep_their_types_in_expressions() {
     assert_eq!(run.status, RecipientStatus::Sent, "{:?}", run.reason);
     assert_eq!(h.messages(id)[0].outbound.body, "Acme says hi");
 }
+
+/// A clock with nanoseconds, like the system's (the [`ManualClock`] has milliseconds).
+#[derive(Debug, Clone)]
+struct NanoClock(Arc<std::sync::Mutex<DateTime<Utc>>>);
+
+impl NanoClock {
+    fn set(&self, at: DateTime<Utc>) {
+        if let Ok(mut now) = self.0.lock() {
+            *now = (*now).max(at);
+        }
+    }
+}
+
+impl switchboard_runtime::Clock for NanoClock {
+    fn now(&self) -> DateTime<Utc> {
+        self.0.lock().map(|now| *now).unwrap_or_default()
+    }
+}
+
+#[test]
+fn a_paced_recipient_whose_wake_up_is_finer_than_a_millisecond_is_not_lost() {
+    // Timer keys hold milliseconds. With one send a second from 15:00:00.000123456, the second
+    // recipient waits until 15:00:01.000123456: its timer must not fire before then (finding
+    // nothing to do), nor be taken for a stale one and removed (which left the recipient
+    // asleep for good).
+    let start = utc(2026, 12, 7, 15, 0) + chrono::TimeDelta::nanoseconds(123_456);
+    let clock = NanoClock(Arc::new(std::sync::Mutex::new(start)));
+    let mut runtime = Runtime::open(
+        Store::temporary().expect("store"),
+        Arc::new(clock.clone()),
+        Arc::new(ScriptedProvider::new()),
+        RuntimeConfig::default(),
+    )
+    .expect("runtime");
+    let workflow = format!(
+        "{HEAD}rate: {{ per_second: 1 }}\nquiet_hours: {{ override: true, reason: test }}\nsteps:\n  - send: hello\n"
+    );
+    let recipients: Recipients = (0..3)
+        .map(|i| (format!("+1416555{i:04}"), BTreeMap::new()))
+        .collect();
+    let id = runtime
+        .create_campaign("paced", &workflow, recipients)
+        .expect("create");
+    runtime.start(id).expect("start");
+    // Each tick at exactly the next wake-up the store reports, as the daemon sleeps until it.
+    for _ in 0..100 {
+        let report = runtime.tick().expect("tick");
+        if report.woken > 0 {
+            continue;
+        }
+        match runtime.next_wake().expect("next wake") {
+            Some(at) => clock.set(at),
+            None => break,
+        }
+    }
+    let counts = runtime.store().counters(id).expect("counters");
+    assert_eq!(counts.get(&RecipientStatus::Sent), Some(&3), "{counts:?}");
+    let mut times: Vec<_> = runtime
+        .store()
+        .messages(id)
+        .map(|m| m.expect("message").created_at)
+        .collect();
+    times.sort();
+    assert!(
+        times
+            .windows(2)
+            .all(|w| w[1] - w[0] >= chrono::TimeDelta::seconds(1)),
+        "one a second, none early: {times:?}"
+    );
+}

@@ -29,7 +29,7 @@ pub struct Published {
     pub id: u64,
     /// The campaign it concerns, if any (for the filter).
     pub campaign: Option<CampaignId>,
-    /// The SSE event name: `campaign`, `message`, `workflow`.
+    /// The SSE event name: `campaign`, `message`, `recipient`, `workflow`.
     pub kind: &'static str,
     /// The JSON payload.
     pub data: String,
@@ -96,8 +96,7 @@ impl Observer for BusObserver {
                 self.metrics.count_message(*status);
                 (*campaign, "message")
             }
-            #[allow(unreachable_patterns)]
-            _ => return,
+            RuntimeEvent::Recipient { campaign, .. } => (*campaign, "recipient"),
         };
         if let Ok(data) = serde_json::to_string(event) {
             self.bus.publish(Some(campaign), kind, data);

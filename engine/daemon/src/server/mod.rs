@@ -23,6 +23,8 @@ pub mod events;
 pub mod lists;
 pub mod log;
 pub mod metrics;
+#[cfg(test)]
+mod openapi_check;
 pub mod providers;
 pub mod recipients;
 pub mod router;
@@ -134,7 +136,7 @@ pub async fn start(config: &Config, options: RunOptions) -> anyhow::Result<Runni
             .allowed_hours()
             .unwrap_or(switchboard_model::check::DEFAULT_ALLOWED_HOURS),
         account_limits: providers.account_limits.clone(),
-        batch_size: 500,
+        batch_size: options.driver.full_batch,
         ..RuntimeConfig::default()
     };
     let store_for_flush = store.clone();
