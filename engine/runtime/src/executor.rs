@@ -413,7 +413,10 @@ fn send_step(
         .pacer
         .try_acquire(&[env.sender, env.account], cost, env.now)
     {
-        run.phase = Phase::Sleeping { until: retry_at };
+        let until = env
+            .pacer
+            .queue_slot(&[env.sender, env.account], cost, retry_at);
+        run.phase = Phase::Sleeping { until };
         run.status = RecipientStatus::Scheduled;
         return SendStep::Wait;
     }

@@ -142,6 +142,10 @@ struct KeyState {
     /// on every grant, so it holds at most n entries: each costs at least 1 and together they
     /// cost at most n, or it is a single oversized one. Empty while there is no `per_minute`.
     minute_log: VecDeque<(DateTime<Utc>, u32)>,
+    /// The latest wake-up slot handed to a refused send (`per_second`): the next refused one
+    /// waits one emission interval later, so refused sends queue up instead of all waking at
+    /// the same instant and being refused again but one.
+    queue_tail: Option<DateTime<Utc>>,
     /// The UTC day of the latest grant and the cost granted on it (`per_day`). Kept even
     /// without `per_day`: it is two words, and a limit added mid-day then sees the day's sends.
     day_used: Option<(chrono::NaiveDate, u64)>,
@@ -180,6 +184,32 @@ impl Pacer {
             .map(|state| state.ready_at(cost, now))
             .fold(now, DateTime::max);
         if ready > now { Err(ready) } else { Ok(()) }
+    }
+
+    /// When a send refused with `ready` (its earliest grant, from [`Pacer::try_acquire`])
+    /// should wake: `ready` for the first refused send, then one per-second emission interval
+    /// after the previous refused send's slot, so a backlog wakes one by one at the limit's
+    /// pace. Nothing is charged: a slot is a hint, and the grant is decided when it comes.
+    pub fn queue_slot(&mut self, keys: &[&str], cost: u32, ready: DateTime<Utc>) -> DateTime<Utc> {
+        let cost = cost.max(1);
+        let mut slot = ready;
+        for key in distinct(keys) {
+            if let Some(state) = self.keys.get(key)
+                && let Some(per_second) = state.limits.per_second
+                && let Some(tail) = state.queue_tail
+            {
+                let interval = TimeDelta::nanoseconds(emission_interval_nanos(cost, per_second));
+                slot = slot.max(add(tail, interval));
+            }
+        }
+        for key in distinct(keys) {
+            if let Some(state) = self.keys.get_mut(key)
+                && state.limits.per_second.is_some()
+            {
+                state.queue_tail = Some(slot);
+            }
+        }
+        slot
     }
 
     /// Take `cost` (1 per message, or its segment count) from every key in `keys` (typically
@@ -450,6 +480,19 @@ mod tests {
             per_day: Some(n),
             ..Limits::default()
         }
+    }
+
+    #[test]
+    fn refused_sends_queue_up_one_interval_apart() {
+        let mut p = pacer("s", per_second(10.0));
+        assert!(p.try_acquire(&["s"], 1, t0()).is_ok());
+        let ready = p.try_acquire(&["s"], 1, t0()).expect_err("refused");
+        let slots: Vec<_> = (0..3).map(|_| p.queue_slot(&["s"], 1, ready)).collect();
+        assert_eq!(slots, vec![ready, ready + ms(100), ready + ms(200)]);
+        // A key without a per-second limit adds no spacing.
+        let mut unpaced = pacer("u", per_minute(5));
+        assert_eq!(unpaced.queue_slot(&["u"], 1, t0()), t0());
+        assert_eq!(unpaced.queue_slot(&["u"], 1, t0()), t0());
     }
 
     #[test]
