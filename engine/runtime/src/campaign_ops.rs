@@ -123,6 +123,7 @@ impl Runtime {
             id,
             name: name.to_string(),
             workflow_id: workflow.id.clone(),
+            provider: workflow.provider.clone(),
             workflow_source: workflow_source.to_string(),
             state: CampaignState::Draft,
             created_at: now,
@@ -365,10 +366,7 @@ impl Runtime {
             Some((source, version)) => {
                 let compiled = compile_campaign(&self.engine, source)?;
                 // The old workflow's tags go, the campaign's own stay.
-                let old_tags = match compile_campaign(&self.engine, &record.workflow_source) {
-                    Ok((old, _)) => old.tags.clone(),
-                    Err(_) => Vec::new(),
-                };
+                let old_tags = &self.loaded(id)?.program.workflow.tags;
                 let own: Vec<String> = record
                     .tags
                     .iter()
@@ -377,6 +375,7 @@ impl Runtime {
                     .collect();
                 record.tags = merged_tags(&compiled.0.tags, &own);
                 record.workflow_id = compiled.0.id.clone();
+                record.provider = compiled.0.provider.clone();
                 record.workflow_source = source.to_string();
                 record.workflow_version = version;
                 Some(compiled)

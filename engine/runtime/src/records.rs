@@ -62,6 +62,9 @@ pub struct CampaignRecord {
     pub name: String,
     /// The workflow it runs.
     pub workflow_id: String,
+    /// The provider instance its workflow sends through.
+    #[serde(default)]
+    pub provider: String,
     /// The workflow text it was pinned to when it started: a later edit of the file does not
     /// change a running campaign.
     pub workflow_source: String,

@@ -368,9 +368,7 @@ impl Changes {
         recipient: &RecipientRecord,
         run: &RunState,
     ) {
-        let key = recipient_key(campaign, recipient.seq);
-        self.put(RECIPIENTS, &key, encode(recipient));
-        self.put(RUNS, &key, encode(run));
+        self.stage_recipient(campaign, recipient, run);
         if let Some(at) = run.wake_at() {
             self.wake(campaign, recipient.seq, at);
         }
@@ -882,23 +880,16 @@ impl Store {
             .map(|entry| entry.map(|(_, message)| message))
     }
 
-    /// Every message of one recipient (answered, or still awaiting its answer), in (step,
-    /// attempt) order.
+    /// Every message of one recipient: the answered ones, then those still awaiting their
+    /// answer, each in (step, attempt) order.
     pub fn recipient_messages(
         &self,
         campaign: CampaignId,
         seq: RecipientSeq,
     ) -> impl Iterator<Item = Result<MessageRecord, StoreError>> + '_ {
         let prefix = recipient_key(campaign, seq);
-        let answered = self.scan_records(MESSAGES, &prefix);
-        let pending = self.scan_records(OUTBOX, &prefix);
-        let mut all: Vec<Result<(Vec<u8>, MessageRecord), StoreError>> =
-            answered.chain(pending).collect();
-        all.sort_by(|a, b| match (a, b) {
-            (Ok((a, _)), Ok((b, _))) => a.cmp(b),
-            _ => std::cmp::Ordering::Equal,
-        });
-        all.into_iter()
+        self.scan_records(MESSAGES, &prefix)
+            .chain(self.scan_records(OUTBOX, &prefix))
             .map(|entry| entry.map(|(_, message)| message))
     }
 
