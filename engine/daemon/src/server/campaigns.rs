@@ -3,12 +3,14 @@
 //! to the store.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use switchboard_registry::WorkflowVersion;
 use switchboard_runtime::campaign_ops::CampaignLabels;
 use switchboard_runtime::lifecycle::{CampaignState, LifecycleAction};
 use switchboard_runtime::records::{CampaignId, CampaignRecord};
@@ -76,6 +78,23 @@ impl AppState {
         })
     }
 
+    /// The current good version of a workflow for a new campaign, or 422 saying why not.
+    fn workflow_for_new_campaign(&self, id: &str) -> ApiResult<Arc<WorkflowVersion>> {
+        self.registry.get_for_new_campaign(id).map_err(|error| {
+            ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "workflow",
+                error.to_string(),
+            )
+        })
+    }
+
+    /// The answer to a request that made campaign `id`: 201 with its view.
+    fn created(&self, id: CampaignId) -> ApiResult<(StatusCode, Json<CampaignView>)> {
+        let record = self.campaign_record(id)?;
+        Ok((StatusCode::CREATED, Json(self.campaign_view(&record)?)))
+    }
+
     /// The campaign record, or 404.
     pub fn campaign_record(&self, id: CampaignId) -> ApiResult<CampaignRecord> {
         self.store
@@ -116,16 +135,7 @@ pub async fn create(
     Json(body): Json<CreateCampaign>,
 ) -> ApiResult<(StatusCode, Json<CampaignView>)> {
     let name = check_name(&body.name)?.to_string();
-    let version = state
-        .registry
-        .get_for_new_campaign(&body.workflow)
-        .map_err(|error| {
-            ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "workflow",
-                error.to_string(),
-            )
-        })?;
+    let version = state.workflow_for_new_campaign(&body.workflow)?;
     let labels = CampaignLabels {
         workflow_version: Some(version.version),
         tags: body.tags,
@@ -135,8 +145,7 @@ pub async fn create(
         .driver
         .call(move |runtime| runtime.create_campaign_labelled(&name, &source, labels))
         .await??;
-    let record = state.campaign_record(id)?;
-    Ok((StatusCode::CREATED, Json(state.campaign_view(&record)?)))
+    state.created(id)
 }
 
 /// `GET /v1/campaigns/{id}`.
@@ -298,15 +307,8 @@ pub async fn edit(
     let version = body
         .workflow
         .as_deref()
-        .map(|workflow| state.registry.get_for_new_campaign(workflow))
-        .transpose()
-        .map_err(|error| {
-            ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "workflow",
-                error.to_string(),
-            )
-        })?;
+        .map(|workflow| state.workflow_for_new_campaign(workflow))
+        .transpose()?;
     state
         .driver
         .call(move |runtime| {
@@ -402,8 +404,7 @@ pub async fn duplicate(
         .driver
         .call(move |runtime| runtime.duplicate(id, &name))
         .await??;
-    let record = state.campaign_record(copy)?;
-    Ok((StatusCode::CREATED, Json(state.campaign_view(&record)?)))
+    state.created(copy)
 }
 
 /// `DELETE /v1/campaigns/{id}`.
@@ -411,7 +412,6 @@ pub async fn delete(
     State(state): State<Shared>,
     Path(id): Path<CampaignId>,
 ) -> ApiResult<StatusCode> {
-    state.campaign_record(id)?;
     state
         .driver
         .call(move |runtime| runtime.delete(id))

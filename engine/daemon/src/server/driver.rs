@@ -21,12 +21,6 @@ const QUEUE_CAPACITY: usize = 65_536;
 /// Jobs run back to back before the next tick, so a flood of webhooks cannot starve sends.
 const JOBS_PER_TURN: usize = 512;
 
-/// Shortest pause between two ticks that did not fill a batch. Paced sends fall due one by
-/// one, a few milliseconds apart; ticking for each would commit (and sync to disk) one send
-/// at a time. Gathering for this long lets a tick take every send due meanwhile in one
-/// commit, at the cost of sending up to this much later.
-const GATHER: Duration = Duration::from_millis(25);
-
 /// A change to make on the engine thread.
 type Job = Box<dyn FnOnce(&mut Runtime) + Send>;
 
@@ -50,9 +44,6 @@ pub struct DriverOptions {
     /// Real time per unit of clock time (1 for the system clock; 1/600 for a demo clock that
     /// runs 600 times faster), to turn "the next wake-up is in an hour" into a sleep.
     pub time_scale: f64,
-    /// Recipients a tick takes per campaign (the runtime's batch size): a tick that took
-    /// this many is followed at once by the next.
-    pub full_batch: usize,
 }
 
 impl Default for DriverOptions {
@@ -60,7 +51,6 @@ impl Default for DriverOptions {
         Self {
             max_idle: Duration::from_secs(1),
             time_scale: 1.0,
-            full_batch: 500,
         }
     }
 }
@@ -193,7 +183,7 @@ fn run(
         let busy = match runtime.tick() {
             Ok(report) => {
                 failures = 0;
-                report.woken >= options.full_batch
+                report.woken > 0
             }
             Err(error) => {
                 // A store failure: say so and back off (the data is safe: nothing was committed
@@ -213,9 +203,7 @@ fn run(
             Err(RecvTimeoutError::Disconnected) => break,
         }
     }
-    if let Err(error) = runtime.store().flush() {
-        log::error(&format!("flushing the store at shutdown failed: {error}"));
-    }
+    // The store is flushed by whoever joins the thread (and by sled when it is dropped).
     runtime
 }
 
@@ -260,7 +248,7 @@ fn idle_time(
             let ahead = (at - clock.now()).to_std().unwrap_or(Duration::ZERO);
             Duration::try_from_secs_f64(ahead.as_secs_f64() * options.time_scale)
                 .unwrap_or(options.max_idle)
-                .clamp(GATHER, options.max_idle.max(GATHER))
+                .min(options.max_idle)
         }
         _ => options.max_idle,
     }

@@ -58,9 +58,14 @@ impl EventBus {
         }
     }
 
+    /// Whether any stream is open (events are not even serialised for nobody).
+    pub fn has_readers(&self) -> bool {
+        self.sender.receiver_count() > 0
+    }
+
     /// Sends an event to every current reader (none listening is fine).
     pub fn publish(&self, campaign: Option<CampaignId>, kind: &'static str, data: String) {
-        if self.sender.receiver_count() == 0 {
+        if !self.has_readers() {
             return;
         }
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
@@ -98,7 +103,9 @@ impl Observer for BusObserver {
             }
             RuntimeEvent::Recipient { campaign, .. } => (*campaign, "recipient"),
         };
-        if let Ok(data) = serde_json::to_string(event) {
+        if self.bus.has_readers()
+            && let Ok(data) = serde_json::to_string(event)
+        {
             self.bus.publish(Some(campaign), kind, data);
         }
     }

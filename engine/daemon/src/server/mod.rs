@@ -32,8 +32,7 @@ pub mod state;
 pub mod webhooks;
 pub mod workflows;
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
@@ -49,6 +48,10 @@ use durability::Durability;
 use events::{BusObserver, EventBus};
 use metrics::Metrics;
 use state::{AppState, Importers, RequestLimits};
+
+/// Recipients a tick takes per campaign: small enough that jobs (webhooks, API actions)
+/// wait at most one batch's sends.
+const BATCH_SIZE: usize = 500;
 
 /// How long in-flight work may take to finish at shutdown.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
@@ -83,6 +86,7 @@ pub struct Running {
 
 /// Starts the daemon on `config`; it serves until [`Running::stop`].
 pub async fn start(config: &Config, options: RunOptions) -> anyhow::Result<Running> {
+    log::set_quiet(options.quiet);
     switchboard_import::warm_up();
     std::fs::create_dir_all(&config.data_dir).with_context(|| {
         format!(
@@ -136,7 +140,7 @@ pub async fn start(config: &Config, options: RunOptions) -> anyhow::Result<Runni
             .allowed_hours()
             .unwrap_or(switchboard_model::check::DEFAULT_ALLOWED_HOURS),
         account_limits: providers.account_limits.clone(),
-        batch_size: options.driver.full_batch,
+        batch_size: BATCH_SIZE,
         ..RuntimeConfig::default()
     };
     let store_for_flush = store.clone();
@@ -175,7 +179,6 @@ pub async fn start(config: &Config, options: RunOptions) -> anyhow::Result<Runni
         durability: Durability::start(store_for_flush)?,
         events: bus.clone(),
         metrics,
-        provider_of: Mutex::new(HashMap::new()),
     });
     let watcher = workflows::watch(&registry, bus)
         .map_err(|error| log::warn(&format!("workflow changes will not be noticed: {error}")))
@@ -200,7 +203,6 @@ pub async fn start(config: &Config, options: RunOptions) -> anyhow::Result<Runni
             })
             .await
     });
-    log::set_quiet(options.quiet);
     log::info(&format!(
         "listening on http://{addr} (data {}, workflows {})",
         config.data_dir.display(),
@@ -230,13 +232,10 @@ impl Running {
         let engine = self.engine;
         let joined = tokio::task::spawn_blocking(move || engine.join()).await;
         match joined {
-            Ok(Some(runtime)) => {
-                runtime
-                    .store()
-                    .flush()
-                    .context("flushing the store at shutdown")?;
-                drop(runtime);
-            }
+            Ok(Some(runtime)) => runtime
+                .store()
+                .flush()
+                .context("flushing the store at shutdown")?,
             _ => log::error("the engine thread ended abnormally"),
         }
         log::info("stopped; the store is flushed");

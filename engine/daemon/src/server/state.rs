@@ -1,16 +1,15 @@
 //! What every request handler shares: the engine thread, the store (for reads), the workflow
 //! registry, the provider instances (for webhooks), the importers, the event bus, metrics.
 
-use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use switchboard_config::ApiTokens;
 use switchboard_plugin_host::ImporterPlugin;
 use switchboard_plugin_host::provider::ProviderPlugin;
 use switchboard_registry::WorkflowRegistry;
 use switchboard_runtime::Clock;
-use switchboard_runtime::records::{CampaignId, CampaignRecord};
+use switchboard_runtime::records::CampaignRecord;
 use switchboard_runtime::store::Store;
 
 use super::driver::Driver;
@@ -85,32 +84,12 @@ pub struct AppState {
     pub events: EventBus,
     /// Counters for `/metrics`.
     pub metrics: Arc<Metrics>,
-    /// The provider instance of each campaign's workflow (read from its source once).
-    pub provider_of: Mutex<HashMap<CampaignId, String>>,
 }
 
 impl AppState {
-    /// The provider instance a campaign sends through.
-    pub fn provider_name(&self, record: &CampaignRecord) -> Option<String> {
-        if let Ok(cache) = self.provider_of.lock()
-            && let Some(name) = cache.get(&record.id)
-        {
-            return Some(name.clone());
-        }
-        let report = switchboard_model::load_source("workflow", &record.workflow_source);
-        let Some(switchboard_model::Workflow::Campaign(workflow)) = report.workflow else {
-            return None;
-        };
-        if let Ok(mut cache) = self.provider_of.lock() {
-            cache.insert(record.id, workflow.provider.clone());
-        }
-        Some(workflow.provider)
-    }
-
     /// The configured price of one segment for a campaign's provider instance.
     pub fn price_per_segment(&self, record: &CampaignRecord) -> Option<f64> {
-        let name = self.provider_name(record)?;
-        self.providers.get(&name)?.price_per_segment
+        self.providers.get(&record.provider)?.price_per_segment
     }
 }
 

@@ -367,7 +367,8 @@ pub fn signature(handler: &str) -> Signature {
         body_optional: params.contains("Option<Json<"),
         raw_body: params.contains(": Bytes") || params.contains(": Body"),
         answer: generic_argument(answer_type, "Json<"),
-        status: if body.contains("StatusCode::CREATED") {
+        // `AppState::created` answers 201 with the campaign's view.
+        status: if body.contains("StatusCode::CREATED") || body.contains("state.created(") {
             "201"
         } else if body.contains("Ok(StatusCode::NO_CONTENT)") {
             "204"
