@@ -85,15 +85,12 @@ pub fn run(server: &ServerArgs, command: &CampaignCommand) -> anyhow::Result<()>
 }
 
 async fn execute(server: &ServerArgs, command: &CampaignCommand) -> anyhow::Result<()> {
-    let client = Client::new(server);
+    let client = Client::new(&server.server, server.token.clone());
     let answer = match command {
         CampaignCommand::List { status } => {
-            let query = status
-                .as_ref()
-                .map(|s| format!("?status={s}"))
-                .unwrap_or_default();
+            let query: Vec<(&str, &str)> = status.iter().map(|s| ("status", s.as_str())).collect();
             client
-                .send(client.get(&format!("/v1/campaigns{query}")))
+                .send(client.get("/v1/campaigns").query(&query))
                 .await?
         }
         CampaignCommand::Create { name, workflow } => {
@@ -109,11 +106,10 @@ async fn execute(server: &ServerArgs, command: &CampaignCommand) -> anyhow::Resu
                 .file_name()
                 .and_then(|n| n.to_str())
                 .unwrap_or("list.csv");
-            let mut path = format!("/v1/campaigns/{id}/lists?filename={}", encode(name));
-            if let Some(region) = region {
-                path.push_str(&format!("&region={}", encode(region)));
-            }
-            client.send(client.post(&path).body(bytes)).await?
+            let mut query = vec![("filename", name)];
+            query.extend(region.iter().map(|r| ("region", r.as_str())));
+            let request = client.post(&format!("/v1/campaigns/{id}/lists"));
+            client.send(request.query(&query).body(bytes)).await?
         }
         CampaignCommand::Start { id } => client.action(*id, "start").await?,
         CampaignCommand::Pause { id } => client.action(*id, "pause").await?,
@@ -131,19 +127,6 @@ async fn execute(server: &ServerArgs, command: &CampaignCommand) -> anyhow::Resu
         print_summary(command, &answer);
     }
     Ok(())
-}
-
-/// Percent-encodes a query value.
-fn encode(value: &str) -> String {
-    value
-        .bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 fn print_summary(command: &CampaignCommand, answer: &Value) {
@@ -202,18 +185,22 @@ fn print_summary(command: &CampaignCommand, answer: &Value) {
     }
 }
 
-struct Client {
+/// An API client: requests carry the token, answers come back as JSON, and an error answer
+/// becomes an error with the API's message (the demo drives the daemon with it too).
+#[derive(Debug)]
+pub struct Client {
     http: reqwest::Client,
     base: String,
     token: Option<String>,
 }
 
 impl Client {
-    fn new(server: &ServerArgs) -> Self {
+    /// A client of the daemon at `base` (`http://host:port`).
+    pub fn new(base: &str, token: Option<String>) -> Self {
         Self {
             http: reqwest::Client::new(),
-            base: server.server.trim_end_matches('/').to_string(),
-            token: server.token.clone(),
+            base: base.trim_end_matches('/').to_string(),
+            token,
         }
     }
 
@@ -224,20 +211,24 @@ impl Client {
         }
     }
 
-    fn get(&self, path: &str) -> reqwest::RequestBuilder {
+    /// A GET of `path`.
+    pub fn get(&self, path: &str) -> reqwest::RequestBuilder {
         self.authorised(self.http.get(format!("{}{path}", self.base)))
     }
 
-    fn post(&self, path: &str) -> reqwest::RequestBuilder {
+    /// A POST to `path`.
+    pub fn post(&self, path: &str) -> reqwest::RequestBuilder {
         self.authorised(self.http.post(format!("{}{path}", self.base)))
     }
 
-    async fn action(&self, id: u64, action: &str) -> anyhow::Result<Value> {
+    /// `POST /v1/campaigns/{id}/{action}`.
+    pub async fn action(&self, id: u64, action: &str) -> anyhow::Result<Value> {
         self.send(self.post(&format!("/v1/campaigns/{id}/{action}")))
             .await
     }
 
-    async fn send(&self, request: reqwest::RequestBuilder) -> anyhow::Result<Value> {
+    /// Sends a request made by [`Client::get`] or [`Client::post`]; the answer's JSON.
+    pub async fn send(&self, request: reqwest::RequestBuilder) -> anyhow::Result<Value> {
         let response = request
             .send()
             .await

@@ -16,6 +16,7 @@ use serde_json::Value;
 use switchboard_config::{Config, ProviderConfig, Settings};
 use switchboard_runtime::{Clock, ScaledClock};
 
+use crate::client::Client;
 use crate::server::driver::DriverOptions;
 use crate::server::{self, RunOptions};
 
@@ -95,28 +96,22 @@ async fn drive(root: &std::path::Path) -> anyhow::Result<()> {
             driver: DriverOptions {
                 max_idle: Duration::from_millis(20),
                 time_scale: 1.0 / SPEED,
-                ..DriverOptions::default()
             },
             listener: Some(listener),
             quiet: true,
         },
     )
     .await?;
-    let outcome = campaign(&format!("http://{addr}"), &clock).await;
+    let outcome = campaign(&Client::new(&format!("http://{addr}"), None), &clock).await;
     running.stop().await?;
     outcome
 }
 
-async fn campaign(base: &str, clock: &ScaledClock) -> anyhow::Result<()> {
-    let client = reqwest::Client::new();
-    let created: Value = check(
-        client
-            .post(format!("{base}/v1/campaigns"))
-            .json(&serde_json::json!({ "name": "Appointment reminders", "workflow": WORKFLOW_ID }))
-            .send()
-            .await?,
-    )
-    .await?;
+async fn campaign(client: &Client, clock: &ScaledClock) -> anyhow::Result<()> {
+    let body = serde_json::json!({ "name": "Appointment reminders", "workflow": WORKFLOW_ID });
+    let created = client
+        .send(client.post("/v1/campaigns").json(&body))
+        .await?;
     let id = created["id"]
         .as_u64()
         .context("the API answered no campaign id")?;
@@ -125,43 +120,28 @@ async fn campaign(base: &str, clock: &ScaledClock) -> anyhow::Result<()> {
         created["workflow"]["version"]
     );
 
-    let list: Value = check(
-        client
-            .post(format!(
-                "{base}/v1/campaigns/{id}/lists?filename=patients.csv&region=US"
-            ))
-            .header("content-type", "text/csv")
-            .body(RECIPIENTS)
-            .send()
-            .await?,
-    )
-    .await?;
+    let upload = client
+        .post(&format!("/v1/campaigns/{id}/lists"))
+        .query(&[("filename", "patients.csv"), ("region", "US")])
+        .header("content-type", "text/csv")
+        .body(RECIPIENTS);
+    let list = client.send(upload).await?;
     let summary = &list["summary"];
     println!(
         "2. Imported patients.csv: {} rows read, {} imported, {} rejected, {} duplicates",
         summary["rows_read"], summary["imported"], summary["rejected"], summary["duplicates"]
     );
 
-    check(
-        client
-            .post(format!("{base}/v1/campaigns/{id}/start"))
-            .send()
-            .await?,
-    )
-    .await?;
+    client.action(id, "start").await?;
     println!("3. Started; sending inside 09:00-20:00 of each patient's own timezone\n");
 
     let started = Instant::now();
     let interactive = std::io::stdout().is_terminal();
     let mut last_line = String::new();
     let state = loop {
-        let campaign: Value = check(
-            client
-                .get(format!("{base}/v1/campaigns/{id}"))
-                .send()
-                .await?,
-        )
-        .await?;
+        let campaign = client
+            .send(client.get(&format!("/v1/campaigns/{id}")))
+            .await?;
         let line = progress_line(&campaign, clock);
         if interactive {
             print!("\r{line:<110}");
@@ -187,13 +167,9 @@ async fn campaign(base: &str, clock: &ScaledClock) -> anyhow::Result<()> {
         );
     }
 
-    let stats: Value = check(
-        client
-            .get(format!("{base}/v1/campaigns/{id}/stats"))
-            .send()
-            .await?,
-    )
-    .await?;
+    let stats = client
+        .send(client.get(&format!("/v1/campaigns/{id}/stats")))
+        .await?;
     println!(
         "\n4. Completed in {:.1} s of real time. Statistics:",
         started.elapsed().as_secs_f64()
@@ -217,15 +193,13 @@ async fn campaign(base: &str, clock: &ScaledClock) -> anyhow::Result<()> {
             );
         }
     }
-    let failed: Value = check(
-        client
-            .get(format!(
-                "{base}/v1/campaigns/{id}/recipients?status=failed&limit=1000"
-            ))
-            .send()
-            .await?,
-    )
-    .await?;
+    let failed = client
+        .send(
+            client
+                .get(&format!("/v1/campaigns/{id}/recipients"))
+                .query(&[("status", "failed"), ("limit", "1000")]),
+        )
+        .await?;
     let mut reasons: BTreeMap<String, u64> = BTreeMap::new();
     for recipient in failed["recipients"].as_array().into_iter().flatten() {
         let reason = &recipient["reason"];
@@ -244,12 +218,12 @@ async fn campaign(base: &str, clock: &ScaledClock) -> anyhow::Result<()> {
     }
     let list_id = list["id"].as_u64().unwrap_or_default();
     let errors = client
-        .get(format!(
-            "{base}/v1/campaigns/{id}/lists/{list_id}/errors?format=json"
-        ))
-        .send()
+        .send(
+            client
+                .get(&format!("/v1/campaigns/{id}/lists/{list_id}/errors"))
+                .query(&[("format", "json")]),
+        )
         .await?;
-    let errors: Value = check(errors).await?;
     let entries = errors.as_array().cloned().unwrap_or_default();
     println!("\n5. Import error log ({} entries):", entries.len());
     for entry in entries.iter().take(10) {
@@ -286,13 +260,4 @@ fn progress_line(campaign: &Value, clock: &ScaledClock) -> String {
         count("opted_out"),
         clock.now().format("%a %H:%M UTC")
     )
-}
-
-async fn check(response: reqwest::Response) -> anyhow::Result<Value> {
-    let status = response.status();
-    let body: Value = response.json().await.unwrap_or(Value::Null);
-    if !status.is_success() {
-        bail!("the API answered {status}: {body}");
-    }
-    Ok(body)
 }

@@ -188,12 +188,10 @@ fn is_refusal(error: &switchboard_runtime::RuntimeError) -> bool {
 }
 
 fn new_list(args: &ImportArgs) -> anyhow::Result<NewList> {
-    let region: Region = args.region.parse().map_err(|_| {
-        anyhow::anyhow!(
-            "--region {:?} is not an ISO 3166 region code (e.g. CA, US, GB)",
-            args.region
-        )
-    })?;
+    let region: Region = args
+        .region
+        .parse()
+        .with_context(|| format!("--region {:?}", args.region))?;
     let name = match &args.list {
         Some(name) => name.clone(),
         None => args
@@ -211,9 +209,10 @@ fn new_list(args: &ImportArgs) -> anyhow::Result<NewList> {
         .to_string();
     let mut list = NewList::new(name, source, region);
     list.timezone = match &args.timezone {
-        Some(name) => Some(name.parse::<Timezone>().map_err(|_| {
-            anyhow::anyhow!("--timezone {name:?} is not an IANA timezone (e.g. America/Toronto)")
-        })?),
+        Some(name) => Some(
+            name.parse::<Timezone>()
+                .with_context(|| format!("--timezone {name:?}"))?,
+        ),
         None => None,
     };
     list.infer_timezone = !args.no_infer_timezone;

@@ -91,25 +91,20 @@ fn format_of(query: &UploadQuery, headers: &HeaderMap) -> ApiResult<FileFormat> 
 }
 
 fn new_list(query: &UploadQuery, max_bytes: u64, default_name: String) -> ApiResult<NewList> {
-    let region_text = query.region.as_deref().unwrap_or("US");
-    let region: Region = region_text.parse().map_err(|_| {
-        ApiError::bad_request(format!(
-            "region {region_text:?} is not an ISO 3166 region code (e.g. CA, US, GB)"
-        ))
-    })?;
+    let region: Region = query
+        .region
+        .as_deref()
+        .unwrap_or("US")
+        .parse()
+        .map_err(|error| ApiError::bad_request(format!("region: {error}")))?;
     let name = query.name.clone().unwrap_or(default_name);
     let mut list = NewList::new(name, query.filename.clone().unwrap_or_default(), region);
     list.timezone = query
         .timezone
         .as_deref()
-        .map(|name| {
-            name.parse::<Timezone>().map_err(|_| {
-                ApiError::bad_request(format!(
-                    "timezone {name:?} is not an IANA timezone (e.g. America/Toronto)"
-                ))
-            })
-        })
-        .transpose()?;
+        .map(str::parse::<Timezone>)
+        .transpose()
+        .map_err(|error| ApiError::bad_request(format!("timezone: {error}")))?;
     list.infer_timezone = query.infer_timezone.unwrap_or(true);
     list.start = query.start;
     list.end = query.end;

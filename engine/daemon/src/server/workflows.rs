@@ -7,6 +7,7 @@ use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use serde::Serialize;
+use switchboard_model::diagnostic::Diagnostic;
 use switchboard_registry::{RegistryWatcher, ScanReport, WorkflowRegistry, WorkflowStatus};
 
 use super::error::{ApiError, ApiResult};
@@ -54,7 +55,7 @@ pub struct Validation {
     /// Whether the workflow may run.
     pub valid: bool,
     /// Every problem, with its line and column.
-    pub diagnostics: Vec<serde_json::Value>,
+    pub diagnostics: Vec<Diagnostic>,
 }
 
 /// `POST /v1/workflows/validate`: checks a workflow's YAML (the body) without loading it.
@@ -62,14 +63,9 @@ pub async fn validate(State(state): State<Shared>, body: Bytes) -> ApiResult<Jso
     let text = std::str::from_utf8(&body)
         .map_err(|e| ApiError::bad_request(format!("the body is not UTF-8: {e}")))?;
     let report = state.registry.validate_source("request", text);
-    let diagnostics = report
-        .diagnostics
-        .iter()
-        .map(|d| serde_json::to_value(d).unwrap_or_default())
-        .collect();
     Ok(Json(Validation {
         valid: report.is_valid(),
-        diagnostics,
+        diagnostics: report.diagnostics,
     }))
 }
 

@@ -311,7 +311,7 @@ pub fn samples() -> Vec<(&'static str, Value)> {
             "Validation",
             value(Validation {
                 valid: false,
-                diagnostics: vec![value(diagnostic(true)), value(diagnostic(false))],
+                diagnostics: vec![diagnostic(true), diagnostic(false)],
             }),
         ),
         (
