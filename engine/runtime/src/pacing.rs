@@ -13,9 +13,17 @@
 //! For every key, over the sends it granted (a send of cost `c` is a message, `c = 1`, or its
 //! segment count):
 //!
-//! - **`per_second = x`**: a send of cost `c` granted at `t` occupies `[t, t + c/x)`; the next
-//!   send is granted no earlier than `t + c/x`. There is no burst allowance: carriers meter a
-//!   long code by the spacing between messages, not by a bucket that refills.
+//! - **`per_second = x`**: each key keeps a schedule of emission instants. A send of cost `c`
+//!   is granted once the schedule's next instant `e` has come, and moves it to `e + c/x`: sends
+//!   that run on time go out exactly `c/x` apart. A grant made late (the scheduler's tick came
+//!   after `e`) keeps the schedule instead of restarting it from the late instant, as long as
+//!   it is at most [`CATCH_UP`] late; otherwise (the key was idle) the schedule restarts at the
+//!   grant, `t + c/x`. So over any span `[t_i, t_j]` between two grants the cost granted before
+//!   `t_j` is at most `x · (t_j − t_i + CATCH_UP)`: the long-run rate is exactly `x`, and no two
+//!   sends are closer than `c/x − CATCH_UP`. There is no other burst allowance: carriers meter
+//!   a long code by the spacing between messages, not by a bucket that refills. Without the
+//!   catch-up every tick that came a few milliseconds late would lose those milliseconds, and
+//!   a fast sender would run at the tick rate instead of its limit.
 //! - **`per_minute = n`**: in every window `(t - 60 s, t]` the granted cost is at most `n`. The
 //!   window slides (a log of the grants still inside it, at most `n` entries); a fixed
 //!   minute bucket would let `2n` through around a bucket boundary.
@@ -59,6 +67,12 @@ use chrono::{DateTime, NaiveTime, TimeDelta, Utc};
 
 /// The sliding window of `per_minute`.
 const MINUTE: TimeDelta = TimeDelta::seconds(60);
+
+/// How late a `per_second` grant may be and still keep its key's emission schedule (see the
+/// module doc): the scheduler's jitter (a tick that waited for a disk sync or a batch of
+/// provider calls), not a burst allowance. At 1 message/s it lets two sends come 950 ms apart
+/// after a late tick; at 300/s it lets a tick 50 ms late send the 15 that were due.
+pub const CATCH_UP: TimeDelta = TimeDelta::milliseconds(50);
 
 const NANOS_PER_SECOND: f64 = 1e9;
 
@@ -136,7 +150,7 @@ struct KeyState {
     /// The latest grant: a decision earlier than this is refused, which keeps every record
     /// below in time order.
     last_grant: Option<DateTime<Utc>>,
-    /// When the latest grant's emission interval ends (`per_second`).
+    /// The next instant of the emission schedule (`per_second`): nothing is granted before it.
     next_emission: Option<DateTime<Utc>>,
     /// Grants that may still be inside the 60 s window, oldest first (`per_minute` = n). Pruned
     /// on every grant, so it holds at most n entries: each costs at least 1 and together they
@@ -289,9 +303,15 @@ impl KeyState {
         if self.throttled_until.is_some_and(|t| t <= now) {
             self.throttled_until = None;
         }
+        let schedule = match self.next_emission {
+            // On time, or late by no more than the catch-up: the schedule goes on.
+            Some(due) if due >= sub(now, CATCH_UP) => due.min(now),
+            // Idle (or no schedule yet): it restarts at this grant.
+            _ => now,
+        };
         self.next_emission = self.limits.per_second.map(|x| {
             add(
-                now,
+                schedule,
                 TimeDelta::nanoseconds(emission_interval_nanos(cost, x)),
             )
         });
@@ -508,6 +528,30 @@ mod tests {
             p.try_acquire(&[SENDER], 1, t0() + secs(1)),
             Err(t0() + secs(2))
         );
+    }
+
+    #[test]
+    fn a_late_grant_keeps_the_schedule_and_an_idle_key_restarts_it() {
+        let mut p = pacer(SENDER, per_second(10.0));
+        assert_eq!(p.try_acquire(&[SENDER], 1, t0()), Ok(()));
+        // The tick came 30 ms late: the next slot is still t0 + 200 ms, not 230 ms.
+        assert_eq!(p.try_acquire(&[SENDER], 1, t0() + ms(130)), Ok(()));
+        assert_eq!(
+            p.try_acquire(&[SENDER], 1, t0() + ms(130)),
+            Err(t0() + ms(200))
+        );
+        // A tick 50 ms late (the catch-up) sends what was due in that time at once.
+        let mut p = pacer(SENDER, per_second(100.0));
+        assert_eq!(p.try_acquire(&[SENDER], 1, t0()), Ok(()));
+        let late = t0() + ms(10) + CATCH_UP;
+        let granted = (0..20)
+            .take_while(|_| p.try_acquire(&[SENDER], 1, late).is_ok())
+            .count();
+        assert_eq!(granted, 6, "the slots at 10, 20, 30, 40, 50 and 60 ms");
+        // Idle for longer than the catch-up: no burst, the schedule restarts at the grant.
+        let idle = late + secs(5);
+        assert_eq!(p.try_acquire(&[SENDER], 1, idle), Ok(()));
+        assert_eq!(p.try_acquire(&[SENDER], 1, idle), Err(idle + ms(10)));
     }
 
     #[test]
@@ -879,6 +923,7 @@ mod tests {
     fn advance_strategy() -> impl Strategy<Value = i64> {
         prop_oneof![
             3 => Just(0i64),
+            4 => 0i64..120,
             6 => 0i64..3_000,
             3 => 0i64..90_000,
             1 => 0i64..6 * 3_600_000,
@@ -905,13 +950,19 @@ mod tests {
         grants: &[(DateTime<Utc>, u32)],
     ) -> Result<(), TestCaseError> {
         if let Some(x) = limits.per_second {
-            for pair in grants.windows(2) {
-                let [(t1, c1), (t2, _)] = pair else { continue };
-                let gap = (*t2 - *t1).num_nanoseconds().unwrap_or(i64::MAX);
-                prop_assert!(
-                    gap as f64 * x >= f64::from(*c1) * NANOS_PER_SECOND,
-                    "per_second {x}: cost {c1} at {t1}, next at {t2}"
-                );
+            // Between any two grants, what was granted from the first up to (not including)
+            // the second fits in the time between them plus the catch-up.
+            let catch_up = CATCH_UP.num_nanoseconds().unwrap_or_default() as f64;
+            for (i, (t1, _)) in grants.iter().enumerate() {
+                let mut cost = 0u64;
+                for (k, (t2, _)) in grants.iter().enumerate().skip(i + 1) {
+                    cost += u64::from(grants[k - 1].1);
+                    let gap = (*t2 - *t1).num_nanoseconds().unwrap_or(i64::MAX) as f64;
+                    prop_assert!(
+                        cost as f64 * NANOS_PER_SECOND <= x * (gap + catch_up) * (1.0 + 1e-12),
+                        "per_second {x}: cost {cost} granted from {t1} to before {t2}"
+                    );
+                }
             }
         }
         if let Some(n) = limits.per_minute {
