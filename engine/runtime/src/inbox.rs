@@ -111,31 +111,47 @@ impl Store {
         events: Vec<InboxEvent>,
         received_at: DateTime<Utc>,
     ) -> Result<(), StoreError> {
+        self.enqueue_inbox_batch([(received_at, events)])
+    }
+
+    /// Writes the events of many webhooks to the inbox, each with when it arrived, in one
+    /// transaction (a writer gathering concurrent webhooks pays for one instead of one each).
+    /// Not flushed, like [`Store::enqueue_inbox`].
+    pub fn enqueue_inbox_batch(
+        &self,
+        webhooks: impl IntoIterator<Item = (DateTime<Utc>, Vec<InboxEvent>)>,
+    ) -> Result<(), StoreError> {
         let mut changes = Changes::new();
-        for event in events {
-            // A provider retrying a webhook sends the same inbound message again: only the
-            // first is applied (receipts need no such care: they only move statuses forward).
-            if let InboxEvent::Reply {
-                provider_message_id,
-                ..
-            } = &event
-            {
-                let marker = reply_marker(provider_message_id);
-                if self.backend().get(Table::Inbox, &marker)?.is_some() {
-                    continue;
+        let mut taken = std::collections::HashSet::new();
+        for (received_at, events) in webhooks {
+            for event in events {
+                // A provider retrying a webhook sends the same inbound message again: only the
+                // first is applied (receipts need no such care: they only move statuses
+                // forward). The retry may be in the same batch as the first.
+                if let InboxEvent::Reply {
+                    provider_message_id,
+                    ..
+                } = &event
+                {
+                    let marker = reply_marker(provider_message_id);
+                    if !taken.insert(marker.clone())
+                        || self.backend().get(Table::Inbox, &marker)?.is_some()
+                    {
+                        continue;
+                    }
+                    changes.put(Table::Inbox, &marker, encode(&received_at));
                 }
-                changes.put(Table::Inbox, &marker, encode(&received_at));
+                let entry = InboxEntry {
+                    received_at,
+                    tries: 0,
+                    event,
+                };
+                changes.put(
+                    Table::Inbox,
+                    &inbox_key(received_at, self.generate_id()?),
+                    encode(&entry),
+                );
             }
-            let entry = InboxEntry {
-                received_at,
-                tries: 0,
-                event,
-            };
-            changes.put(
-                Table::Inbox,
-                &inbox_key(received_at, self.generate_id()?),
-                encode(&entry),
-            );
         }
         self.commit(changes)
     }

@@ -525,4 +525,10 @@ fn an_inbound_message_retried_by_the_provider_is_taken_once() {
     store.enqueue_inbox(vec![reply()], at).expect("first");
     store.enqueue_inbox(vec![reply()], at).expect("retry");
     assert_eq!(store.inbox_len().expect("len"), 1);
+    // The retry can come within the same batch of webhooks (a writer gathers concurrent ones).
+    let batched = switchboard_runtime::store::Store::temporary().expect("store");
+    batched
+        .enqueue_inbox_batch([(at, vec![reply()]), (at, vec![reply(), reply()])])
+        .expect("batch");
+    assert_eq!(batched.inbox_len().expect("len"), 1);
 }

@@ -17,9 +17,9 @@
 
 pub mod campaigns;
 pub mod driver;
-pub mod durability;
 pub mod error;
 pub mod events;
+pub mod inbox_writer;
 pub mod lists;
 pub mod log;
 pub mod metrics;
@@ -44,8 +44,8 @@ use switchboard_runtime::store::{Store, StoreError};
 use switchboard_runtime::{Clock, Runtime, RuntimeConfig};
 
 use driver::{Driver, DriverOptions};
-use durability::Durability;
 use events::{BusObserver, EventBus};
+use inbox_writer::InboxWriter;
 use metrics::Metrics;
 use state::{AppState, Importers, RequestLimits};
 
@@ -143,7 +143,7 @@ pub async fn start(config: &Config, options: RunOptions) -> anyhow::Result<Runni
         batch_size: BATCH_SIZE,
         ..RuntimeConfig::default()
     };
-    let store_for_flush = store.clone();
+    let store_for_inbox = store.clone();
     let mut runtime = Runtime::open(
         store.clone(),
         options.clock.clone(),
@@ -176,7 +176,7 @@ pub async fn start(config: &Config, options: RunOptions) -> anyhow::Result<Runni
             max_upload_bytes: config.api.max_upload_bytes(),
             ..RequestLimits::default()
         },
-        durability: Durability::start(store_for_flush)?,
+        inbox_writer: InboxWriter::start(store_for_inbox)?,
         events: bus.clone(),
         metrics,
     });

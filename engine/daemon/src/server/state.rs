@@ -13,8 +13,8 @@ use switchboard_runtime::records::CampaignRecord;
 use switchboard_runtime::store::Store;
 
 use super::driver::Driver;
-use super::durability::Durability;
 use super::events::EventBus;
+use super::inbox_writer::InboxWriter;
 use super::metrics::Metrics;
 use super::providers::ProviderSet;
 
@@ -79,7 +79,7 @@ pub struct AppState {
     /// Request size limits.
     pub limits: RequestLimits,
     /// Makes webhook events durable, many at a time.
-    pub durability: Durability,
+    pub inbox_writer: InboxWriter,
     /// Live events for `/v1/events`.
     pub events: EventBus,
     /// Counters for `/metrics`.

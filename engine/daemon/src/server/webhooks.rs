@@ -125,17 +125,11 @@ pub async fn receive(
         }
     }
     if !inbox.is_empty() {
-        let store = state.store.clone();
-        let now = state.clock.now();
-        tokio::task::spawn_blocking(move || store.enqueue_inbox(inbox, now))
-            .await
-            .map_err(|e| ApiError::internal("recording the webhook", e))?
-            .map_err(|e| ApiError::internal("recording the webhook", e))?;
         state
-            .durability
-            .flushed()
+            .inbox_writer
+            .record(inbox, state.clock.now())
             .await
-            .map_err(|e| ApiError::internal("making the webhook durable", e))?;
+            .map_err(|e| ApiError::internal("recording the webhook", e))?;
         state.driver.nudge();
     }
     state.metrics.count_webhook(WebhookOutcome::Accepted);
