@@ -1,0 +1,1 @@
+//! Running conversation workflows: trigger matching and steps into actions.

@@ -1,0 +1,1 @@
+//! Opt-out, opt-in and help keywords.
