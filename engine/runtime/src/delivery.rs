@@ -105,6 +105,20 @@ pub struct DeliveryApplied {
     pub recipient_status: Option<RecipientStatus>,
 }
 
+impl DeliveryApplied {
+    /// A receipt applied to a conversation message (no campaign, recipient or step).
+    fn conversation() -> Self {
+        Self {
+            campaign: 0,
+            recipient: 0,
+            step_id: String::new(),
+            status: MessageStatus::Sent,
+            changed: false,
+            recipient_status: None,
+        }
+    }
+}
+
 /// How far along a message is: a report only ever moves it to a later stage.
 fn stage(status: MessageStatus) -> u8 {
     match status {
@@ -144,7 +158,8 @@ impl Runtime {
         let mut touched: HashSet<(CampaignId, RecipientSeq)> = HashSet::new();
         for (provider_id, update) in reports {
             let Some(mut before) = self.store.message_by_provider_id(&provider_id)? else {
-                answers.push(None);
+                let known = self.conversation_receipt(&provider_id, &update, &mut changes)?;
+                answers.push(known.then(DeliveryApplied::conversation));
                 continue;
             };
             let recipient = (before.outbound.campaign, before.outbound.recipient);

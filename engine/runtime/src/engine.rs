@@ -20,6 +20,8 @@ use switchboard_model::expr::ExprEngine;
 use switchboard_model::timezone::Timezone;
 use switchboard_model::window::TimeRange;
 
+use switchboard_guidance::flow::FlowSet;
+
 use crate::clock::Clock;
 use crate::dispatch::{answered, intent, send_all};
 use crate::events::Observer;
@@ -61,6 +63,23 @@ pub enum RuntimeError {
     /// A list import was refused or stopped.
     #[error(transparent)]
     List(#[from] crate::lists::ListImportError),
+    /// No such conversation.
+    #[error("no conversation {0}")]
+    NoConversation(u64),
+    /// The contact opted out: nothing may be sent to them.
+    #[error("{0} opted out: no message may be sent to this number")]
+    OptedOut(String),
+    /// Another agent has the conversation.
+    #[error("conversation {conversation} is assigned to {assignee}")]
+    AssignedToOther {
+        /// Which conversation.
+        conversation: u64,
+        /// Who has it.
+        assignee: String,
+    },
+    /// A caller's value is unusable (empty text, empty agent name).
+    #[error("{0}")]
+    InvalidInput(String),
     /// The campaign cannot start without an opt-in acknowledgment.
     #[error("campaign {0} cannot start: its workflow has no `consent: {{ acknowledged: true }}`")]
     NoConsent(CampaignId),
@@ -84,6 +103,8 @@ pub struct RuntimeConfig {
     /// the store without the real provider (importing a list): the interrupted sends then
     /// wait in the outbox for the daemon, whose provider can look them up.
     pub reconcile_on_open: bool,
+    /// Opt-out keywords and compliance answers.
+    pub compliance: crate::conversation::ComplianceConfig,
 }
 
 impl Default for RuntimeConfig {
@@ -95,6 +116,7 @@ impl Default for RuntimeConfig {
             account_limits: BTreeMap::new(),
             send_concurrency: 8,
             reconcile_on_open: true,
+            compliance: crate::conversation::ComplianceConfig::default(),
         }
     }
 }
@@ -165,6 +187,8 @@ pub struct Runtime {
     pub(crate) campaigns: BTreeMap<CampaignId, Loaded>,
     /// Who hears about what was committed ([`crate::events`]); none by default.
     pub(crate) observer: Option<Arc<dyn Observer>>,
+    /// The conversation workflows that run on inbound messages.
+    pub(crate) flows: Arc<FlowSet>,
 }
 
 /// Parses and compiles a campaign workflow text.
@@ -206,6 +230,7 @@ impl Runtime {
             pacer: Pacer::new(),
             campaigns: BTreeMap::new(),
             observer: None,
+            flows: Arc::new(FlowSet::new()),
         };
         for record in runtime.store.campaigns()? {
             runtime.load(record)?;
@@ -305,6 +330,11 @@ impl Runtime {
         Ok(())
     }
 
+    /// Replaces the conversation workflows (the daemon's registry after a load or reload).
+    pub fn set_flows(&mut self, flows: Arc<FlowSet>) {
+        self.flows = flows;
+    }
+
     /// The store (read access for status queries).
     pub fn store(&self) -> &Store {
         &self.store
@@ -331,6 +361,9 @@ impl Runtime {
             if let Some(at) = self.store.next_wake(id)? {
                 earliest = Some(earliest.map_or(at, |e| e.min(at)));
             }
+        }
+        if let Some(at) = self.store.next_conversation_wake()? {
+            earliest = Some(earliest.map_or(at, |e| e.min(at)));
         }
         Ok(earliest)
     }
@@ -366,20 +399,39 @@ impl Runtime {
             report.woken += woken;
             report.sends += sends;
         }
+        report.woken += self.conversation_tick(self.config.batch_size)?;
         Ok(report)
     }
 
     /// A reply from `phone`: resumes every recipient waiting for one from that number.
     pub fn deliver_reply(&mut self, phone: &str, text: &str) -> Result<usize, RuntimeError> {
-        let mut resumed = 0;
+        Ok(self.resume_waiters(phone, None, text)?.len())
+    }
+
+    /// A reply from `phone` to our number `to`: resumes the recipients waiting for one from
+    /// that number in running campaigns that send from `to`. Returns who was resumed.
+    pub fn deliver_reply_to(
+        &mut self,
+        phone: &str,
+        to: &str,
+        text: &str,
+    ) -> Result<Vec<(CampaignId, RecipientSeq)>, RuntimeError> {
+        self.resume_waiters(phone, Some(to), text)
+    }
+
+    fn resume_waiters(
+        &mut self,
+        phone: &str,
+        to: Option<&str>,
+        text: &str,
+    ) -> Result<Vec<(CampaignId, RecipientSeq)>, RuntimeError> {
+        let mut resumed = Vec::new();
         for (campaign, seq) in self.store.waiters_for(phone)? {
-            if self
-                .campaigns
-                .get(&campaign)
-                .is_some_and(|c| c.record.state.is_running())
-            {
+            if self.campaigns.get(&campaign).is_some_and(|c| {
+                c.record.state.is_running() && to.is_none_or(|to| c.senders.iter().any(|s| s == to))
+            }) {
                 self.process(campaign, vec![(seq, Event::Reply(text.to_string()), None)])?;
-                resumed += 1;
+                resumed.push((campaign, seq));
             }
         }
         Ok(resumed)
@@ -454,6 +506,7 @@ impl Runtime {
                 let result = answered(&sent, &outcome, now);
                 let replaced = self.store.answered_message(&sent.outbound)?;
                 changes.record_result(&result, replaced.as_ref());
+                self.note_campaign_message(&result, &outcome, now, &mut changes)?;
                 announced.message(&result, now);
                 let outbound = sent.outbound;
                 let Some((recipient, run)) = cache.get(&outbound.recipient).cloned() else {

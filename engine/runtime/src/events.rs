@@ -57,6 +57,36 @@ pub enum RuntimeEvent {
         /// Its status now.
         status: RecipientStatus,
     },
+    /// A conversation changed: a message came in, it was routed, assigned, closed...
+    Conversation {
+        /// Which.
+        conversation: u64,
+        /// The contact.
+        contact: String,
+        /// Its state now.
+        state: crate::conversation::ConversationState,
+        /// Its queue now.
+        queue: Option<String>,
+        /// Its agent now.
+        assignee: Option<String>,
+        /// What happened (`inbound`, `routed`, `assigned`, `agent_reply`, `opted_out`, ...).
+        what: String,
+        /// Its campaign, when linked (the campaign filter of the stream applies).
+        campaign: Option<CampaignId>,
+        /// When.
+        at: DateTime<Utc>,
+    },
+    /// A conversation message's status changed (sent, failed, suppressed...).
+    ConversationMessage {
+        /// Which conversation.
+        conversation: u64,
+        /// The timeline entry.
+        seq: u64,
+        /// Its status now.
+        status: crate::conversation::OutboundStatus,
+        /// When.
+        at: DateTime<Utc>,
+    },
 }
 
 /// Receives the runtime's events. Called on the runtime's thread, after each commit, while
@@ -90,6 +120,25 @@ impl Pending {
             step_id: message.outbound.step_id.clone(),
             status: message.status,
             provider_id: message.provider_id.clone(),
+            at,
+        });
+    }
+
+    /// A conversation changed (`what` says how).
+    pub(crate) fn conversation(
+        &mut self,
+        conversation: &crate::conversation::ConversationRecord,
+        what: &str,
+        at: DateTime<Utc>,
+    ) {
+        self.push(|| RuntimeEvent::Conversation {
+            conversation: conversation.id,
+            contact: conversation.contact.clone(),
+            state: conversation.state,
+            queue: conversation.queue.clone(),
+            assignee: conversation.assignee.clone(),
+            what: what.to_string(),
+            campaign: conversation.campaign.as_ref().map(|link| link.campaign),
             at,
         });
     }

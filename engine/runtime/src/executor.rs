@@ -436,6 +436,7 @@ fn send_step(
         body,
         media: variant.media.clone(),
         segments: info.segments,
+        conversation: None,
     }))
 }
 

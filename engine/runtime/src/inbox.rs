@@ -39,6 +39,9 @@ pub enum InboxEvent {
     },
     /// A message from a recipient.
     Reply {
+        /// The provider instance whose webhook brought it (replies go back through it).
+        #[serde(default)]
+        provider: String,
         /// The provider's id of the inbound message.
         provider_message_id: String,
         /// Who sent it.
@@ -241,9 +244,24 @@ impl Runtime {
             }
         }
         for entry in replies {
-            if let InboxEvent::Reply { from, text, .. } = &entry.event {
+            if let InboxEvent::Reply {
+                provider,
+                provider_message_id,
+                from,
+                to,
+                text,
+            } = entry.event
+            {
                 report.replies += 1;
-                report.resumed += self.deliver_reply(from, text)?;
+                let inbound =
+                    self.receive_message(crate::conversation::inbound::InboundMessage {
+                        provider,
+                        provider_message_id,
+                        from,
+                        to,
+                        text,
+                    })?;
+                report.resumed += inbound.resumed;
             }
         }
         self.store.commit(done)?;

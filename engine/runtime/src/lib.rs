@@ -18,6 +18,8 @@
 //! - [`sled_store`]: that interface on sled.
 //! - [`engine`]: the driver: wake-ups, group commit, provider calls after commit.
 //! - [`campaign_ops`]: operator actions on campaigns (create, start, stop, retry, ...).
+//! - [`conversation`]: conversations (every message with a contact), conversation
+//!   workflows, the agent's operations, opt-out keywords and the consent log.
 //! - [`inbox`]: webhook events kept durably until the engine applies them.
 //! - [`lists`]: recipient lists: atomic list imports (whole or nothing, crash-safe) with
 //!   per-list start, end, region and timezone.
@@ -27,6 +29,7 @@
 
 pub mod campaign_ops;
 pub mod clock;
+pub mod conversation;
 pub mod delivery;
 mod dispatch;
 pub mod engine;

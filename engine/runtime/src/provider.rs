@@ -290,6 +290,7 @@ mod tests {
             body: "hi".into(),
             media: Vec::new(),
             segments: 1,
+            conversation: None,
         }
     }
 

@@ -371,12 +371,19 @@ pub struct Outbound {
     pub media: Vec<String>,
     /// SMS segments.
     pub segments: u32,
+    /// The conversation of a conversation message (an automatic or agent reply): then
+    /// `recipient` is its timeline entry and `attempt` its try, and `campaign` is 0.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conversation: Option<u64>,
 }
 
 impl Outbound {
     /// The idempotency key: (campaign, recipient, step, attempt). Providers that support it
     /// deduplicate on it; reconciliation looks messages up by it.
     pub fn idempotency_key(&self) -> String {
+        if let Some(conversation) = self.conversation {
+            return format!("sb-c{conversation}-{}-{}", self.recipient, self.attempt);
+        }
         format!(
             "sb-{}-{}-{}-{}",
             self.campaign, self.recipient, self.pc, self.attempt

@@ -221,6 +221,7 @@ mod tests {
                 body: "hi".into(),
                 media: Vec::new(),
                 segments: 2,
+                conversation: None,
             },
             status,
             provider_id: accepted.then(|| format!("SM{step_id}{attempt}")),

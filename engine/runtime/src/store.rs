@@ -21,6 +21,13 @@
 //! | `lists`       | campaign u64 · list u32                      | `ListRecord`       |
 //! | `rejections`  | campaign u64 · list u32 · n u64              | `ErrorLogEntry`    |
 //! | `receipts`    | provider message id bytes                    | `messages` key     |
+//! | `inbox`       | not-before instant · seq u64 ([`crate::inbox`]) | `InboxEntry`    |
+//! | `conversations` | conversation u64                           | `ConversationRecord` |
+//! | `conversation_index` | our number · 0x00 · contact           | conversation u64   |
+//! | `timeline`    | our number · 0x00 · contact · 0x00 · seq u64 | `TimelineEntry`    |
+//! | `conversation_timers` | due instant · conversation u64 · kind u8 · seq u64 | empty |
+//! | `conversation_receipts` | provider message id bytes          | `timeline` key     |
+//! | `consent`     | phone · 0x00 · seq u64                       | `ConsentRecord`    |
 //!
 //! Ordering contracts: `timers` sorts a campaign's wake-ups by due time, so "what is due"
 //! is one range scan from the campaign's first key up to `now`. `outbox` holds exactly the
@@ -104,11 +111,23 @@ pub enum Table {
     Receipts,
     /// Webhook events received and not applied yet.
     Inbox,
+    /// Conversations by id.
+    Conversations,
+    /// Conversation ids by (our number, contact).
+    ConversationIndex,
+    /// Conversation timelines, by (our number, contact).
+    Timeline,
+    /// Conversation wake-ups: messages to send, escalations, question timeouts.
+    ConversationTimers,
+    /// Provider message ids of conversation messages, to their timeline entry.
+    ConversationReceipts,
+    /// Every opt-in and opt-out, per number.
+    Consent,
 }
 
 impl Table {
     /// Every table, in a fixed order (used for transactions).
-    pub const ALL: [Table; 13] = [
+    pub const ALL: [Table; 19] = [
         Table::Campaigns,
         Table::Recipients,
         Table::Runs,
@@ -122,6 +141,12 @@ impl Table {
         Table::Rejections,
         Table::Receipts,
         Table::Inbox,
+        Table::Conversations,
+        Table::ConversationIndex,
+        Table::Timeline,
+        Table::ConversationTimers,
+        Table::ConversationReceipts,
+        Table::Consent,
     ];
 
     /// The table's name (the sled tree's name).
@@ -140,6 +165,12 @@ impl Table {
             Table::Rejections => "rejections",
             Table::Receipts => "receipts",
             Table::Inbox => "inbox",
+            Table::Conversations => "conversations",
+            Table::ConversationIndex => "conversation_index",
+            Table::Timeline => "timeline",
+            Table::ConversationTimers => "conversation_timers",
+            Table::ConversationReceipts => "conversation_receipts",
+            Table::Consent => "consent",
         }
     }
 
@@ -513,8 +544,8 @@ impl Changes {
         }
     }
 
-    /// Adds a number to the suppression list.
-    pub fn suppress(&mut self, phone: &str, note: &serde_json::Value) {
+    /// Adds a number to the suppression list, with why (kept as the number's entry).
+    pub fn suppress<T: serde::Serialize>(&mut self, phone: &str, note: &T) {
         self.put(SUPPRESSION, phone.as_bytes(), encode(note));
     }
 
@@ -1034,6 +1065,7 @@ mod tests {
             body: "hi".into(),
             media: Vec::new(),
             segments: 1,
+            conversation: None,
         };
         let mut message = MessageRecord {
             outbound: outbound.clone(),

@@ -135,6 +135,7 @@ fn receipt(provider_id: &str, status: DeliveryStatus) -> InboxEvent {
 
 fn reply(from: &str, text: &str) -> InboxEvent {
     InboxEvent::Reply {
+        provider: "mock".into(),
         provider_message_id: format!("MO-{from}-{text}"),
         from: from.to_string(),
         to: "+14165550100".to_string(),
@@ -517,6 +518,7 @@ fn an_inbound_message_retried_by_the_provider_is_taken_once() {
     let store = switchboard_runtime::store::Store::temporary().expect("store");
     let at = chrono::DateTime::from_timestamp(1_800_000_000, 0).unwrap_or_default();
     let reply = || switchboard_runtime::inbox::InboxEvent::Reply {
+        provider: "mock".into(),
         provider_message_id: "in-1".into(),
         from: "+14165550101".into(),
         to: "+14165550100".into(),

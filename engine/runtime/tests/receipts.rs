@@ -366,6 +366,20 @@ impl CommittedObserver {
     fn check(&self, event: &RuntimeEvent) -> Result<(), String> {
         let fail = |what: String| Err(format!("{what} before its commit: {event:?}"));
         match event {
+            RuntimeEvent::Conversation {
+                conversation,
+                state,
+                ..
+            } => {
+                let stored = self
+                    .store
+                    .conversation(*conversation)
+                    .map_err(|e| e.to_string())?;
+                if stored.map(|c| c.state) != Some(*state) {
+                    return fail("conversation state".into());
+                }
+            }
+            RuntimeEvent::ConversationMessage { .. } => {}
             RuntimeEvent::Campaign {
                 campaign, state, ..
             } => {

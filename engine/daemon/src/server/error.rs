@@ -80,7 +80,12 @@ impl From<switchboard_runtime::store::StoreError> for ApiError {
 impl From<RuntimeError> for ApiError {
     fn from(error: RuntimeError) -> Self {
         let (status, code) = match &error {
-            RuntimeError::NoCampaign(_) => (StatusCode::NOT_FOUND, "not_found"),
+            RuntimeError::NoCampaign(_) | RuntimeError::NoConversation(_) => {
+                (StatusCode::NOT_FOUND, "not_found")
+            }
+            RuntimeError::OptedOut(_) => (StatusCode::CONFLICT, "opted_out"),
+            RuntimeError::AssignedToOther { .. } => (StatusCode::CONFLICT, "assigned_to_other"),
+            RuntimeError::InvalidInput(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid"),
             RuntimeError::Lifecycle { .. } => (StatusCode::CONFLICT, "illegal_transition"),
             RuntimeError::NoConsent(_) => (StatusCode::CONFLICT, "no_consent"),
             RuntimeError::InvalidWorkflow(_) | RuntimeError::Compile(_) => {

@@ -94,19 +94,21 @@ pub struct BusObserver {
 impl Observer for BusObserver {
     fn notify(&self, event: &RuntimeEvent) {
         let (campaign, kind) = match event {
-            RuntimeEvent::Campaign { campaign, .. } => (*campaign, "campaign"),
+            RuntimeEvent::Campaign { campaign, .. } => (Some(*campaign), "campaign"),
             RuntimeEvent::Message {
                 campaign, status, ..
             } => {
                 self.metrics.count_message(*status);
-                (*campaign, "message")
+                (Some(*campaign), "message")
             }
-            RuntimeEvent::Recipient { campaign, .. } => (*campaign, "recipient"),
+            RuntimeEvent::Recipient { campaign, .. } => (Some(*campaign), "recipient"),
+            RuntimeEvent::Conversation { campaign, .. } => (*campaign, "conversation"),
+            RuntimeEvent::ConversationMessage { .. } => (None, "conversation_message"),
         };
         if self.bus.has_readers()
             && let Ok(data) = serde_json::to_string(event)
         {
-            self.bus.publish(Some(campaign), kind, data);
+            self.bus.publish(campaign, kind, data);
         }
     }
 }

@@ -116,6 +116,7 @@ pub async fn receive(
             Event::Inbound(message) => {
                 inbound += 1;
                 inbox.push(InboxEvent::Reply {
+                    provider: instance.clone(),
                     provider_message_id: message.provider_message_id,
                     from: message.from,
                     to: message.to,

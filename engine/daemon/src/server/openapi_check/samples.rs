@@ -91,6 +91,7 @@ fn message(status: MessageStatus, receipt: bool) -> MessageRecord {
             body: "Hi Ada".into(),
             media: vec!["https://example.com/a.png".into()],
             segments: 1,
+            conversation: None,
         },
         status,
         provider_id: (status != MessageStatus::Sending).then(|| "SM1".into()),

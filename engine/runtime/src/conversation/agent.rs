@@ -1,0 +1,167 @@
+//! What an agent does with a conversation: claim it, assign it, reply (through the provider,
+//! with every compliance check: never to an opted-out number, held until the contact's
+//! allowed hours open), add a note, close it.
+
+use super::inbound::Turn;
+use super::records::{
+    Author, ConversationId, ConversationRecord, ConversationState, EntryKind, TimelineEntry,
+};
+use crate::engine::{Runtime, RuntimeError};
+
+impl Runtime {
+    fn agent_turn(&self, id: ConversationId) -> Result<Turn, RuntimeError> {
+        let conversation = self
+            .store
+            .conversation(id)?
+            .ok_or(RuntimeError::NoConversation(id))?;
+        Ok(Turn {
+            conversation,
+            changes: crate::store::Changes::new(),
+            events: self.pending_events(),
+            now: self.clock.now(),
+            what: "updated",
+        })
+    }
+
+    /// The agent takes the conversation. Refused when another agent has it.
+    pub fn claim_conversation(
+        &mut self,
+        id: ConversationId,
+        agent: &str,
+    ) -> Result<ConversationRecord, RuntimeError> {
+        let agent = non_empty(agent, "agent")?;
+        let mut turn = self.agent_turn(id)?;
+        if let Some(assignee) = &turn.conversation.assignee
+            && assignee != agent
+            && turn.conversation.state == ConversationState::Assigned
+        {
+            return Err(RuntimeError::AssignedToOther {
+                conversation: id,
+                assignee: assignee.clone(),
+            });
+        }
+        self.give_to(&mut turn, agent, &format!("claimed by {agent}"))?;
+        let record = turn.conversation.clone();
+        self.finish_turn(turn)?;
+        Ok(record)
+    }
+
+    /// Assigns the conversation to an agent (by a supervisor, or handing it over).
+    pub fn assign_conversation(
+        &mut self,
+        id: ConversationId,
+        agent: &str,
+        by: &str,
+    ) -> Result<ConversationRecord, RuntimeError> {
+        let agent = non_empty(agent, "agent")?;
+        let mut turn = self.agent_turn(id)?;
+        self.give_to(&mut turn, agent, &format!("assigned to {agent} by {by}"))?;
+        let record = turn.conversation.clone();
+        self.finish_turn(turn)?;
+        Ok(record)
+    }
+
+    fn give_to(&self, turn: &mut Turn, agent: &str, why: &str) -> Result<(), RuntimeError> {
+        turn.conversation.state = ConversationState::Assigned;
+        turn.conversation.assignee = Some(agent.to_string());
+        turn.what = "assigned";
+        self.note_event(turn, why)
+    }
+
+    /// The agent's reply, sent through the provider. Refused for an opted-out contact; held
+    /// until their allowed hours open during quiet hours (the entry's `due_at` says when).
+    /// Replying to an unassigned conversation claims it; a closed one is reopened.
+    pub fn agent_reply(
+        &mut self,
+        id: ConversationId,
+        agent: &str,
+        text: &str,
+    ) -> Result<TimelineEntry, RuntimeError> {
+        let agent = non_empty(agent, "agent")?;
+        let text = non_empty(text, "text")?;
+        let mut turn = self.agent_turn(id)?;
+        if self.store.is_suppressed(&turn.conversation.contact)? {
+            return Err(RuntimeError::OptedOut(turn.conversation.contact.clone()));
+        }
+        if turn.conversation.assignee.is_none()
+            || turn.conversation.state == ConversationState::Closed
+        {
+            self.give_to(&mut turn, agent, &format!("claimed by {agent} (replied)"))?;
+        }
+        turn.conversation.last_agent_reply_at = Some(turn.now);
+        let author = Author::Agent {
+            agent: agent.to_string(),
+        };
+        let entry = self.queue_outbound(&mut turn, author, text.to_string(), Vec::new())?;
+        turn.what = "agent_reply";
+        self.finish_turn(turn)?;
+        Ok(entry)
+    }
+
+    /// A note for the other agents (never sent to the contact).
+    pub fn add_note(
+        &mut self,
+        id: ConversationId,
+        agent: &str,
+        text: &str,
+    ) -> Result<TimelineEntry, RuntimeError> {
+        let agent = non_empty(agent, "agent")?;
+        let text = non_empty(text, "text")?;
+        let mut turn = self.agent_turn(id)?;
+        let entry = self.append(
+            &mut turn,
+            EntryKind::Note {
+                agent: agent.to_string(),
+                text: text.to_string(),
+            },
+        )?;
+        turn.what = "note";
+        self.finish_turn(turn)?;
+        Ok(entry)
+    }
+
+    /// Closes the conversation; a new message from the contact reopens it.
+    pub fn close_conversation(
+        &mut self,
+        id: ConversationId,
+        agent: &str,
+    ) -> Result<ConversationRecord, RuntimeError> {
+        let agent = non_empty(agent, "agent")?;
+        let mut turn = self.agent_turn(id)?;
+        if turn.conversation.state != ConversationState::Closed {
+            turn.conversation.state = ConversationState::Closed;
+            turn.conversation.escalation = None;
+            turn.what = "closed";
+            self.note_event(&mut turn, &format!("closed by {agent}"))?;
+        }
+        let record = turn.conversation.clone();
+        self.finish_turn(turn)?;
+        Ok(record)
+    }
+
+    /// Starts (or continues) a conversation with a contact from one of our numbers, through a
+    /// provider instance: the agent writes first. Same checks as a reply.
+    pub fn start_conversation(
+        &mut self,
+        our_number: &str,
+        contact: &str,
+        provider: &str,
+    ) -> Result<ConversationRecord, RuntimeError> {
+        let now = self.clock.now();
+        let turn = self.begin_turn(our_number, contact, provider, now)?;
+        let record = turn.conversation.clone();
+        self.finish_turn(turn)?;
+        Ok(record)
+    }
+}
+
+fn non_empty<'a>(value: &'a str, what: &str) -> Result<&'a str, RuntimeError> {
+    let trimmed = value.trim();
+    if trimmed.is_empty() {
+        Err(RuntimeError::InvalidInput(format!(
+            "{what} must not be empty"
+        )))
+    } else {
+        Ok(trimmed)
+    }
+}

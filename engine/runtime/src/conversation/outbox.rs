@@ -1,0 +1,339 @@
+//! Conversation messages on their way out (automatic replies, questions, agent replies,
+//! compliance answers), and the other conversation wake-ups.
+//!
+//! A message is written `queued` with a wake-up at its due instant: now, or when the contact's
+//! allowed hours open (quiet hours hold everything but the compliance answers, which
+//! carriers expect at once). At its turn it is refused if the contact has opted out in the
+//! meantime (`suppressed`; the opt-out confirmation itself is exempt), waits for the sender's
+//! pace, then is marked `sending` durably before the provider call, and answered after it. A
+//! wake-up that finds a message still `sending` means the daemon stopped inside that call:
+//! it becomes `unknown`, never sent again blind. Transient failures are retried three times,
+//! 30 s apart and longer; a provider error code that means "opted out" suppresses the number.
+
+use chrono::{DateTime, TimeDelta, Utc};
+
+use super::inbound::Turn;
+use super::records::{
+    Author, ConsentRecord, ConsentSource, EntryKind, OutboundMessage, OutboundStatus, TimelineEntry,
+};
+use super::store::{Wake, WakeKind, timeline_key};
+use crate::delivery::DeliveryUpdate;
+use crate::engine::{Runtime, RuntimeError};
+use crate::provider::SendOutcome;
+use crate::records::Outbound;
+use crate::send_window::{NextOpen, SendPolicy};
+use crate::store::Changes;
+
+/// Provider calls for one conversation message before it is failed.
+const MAX_TRIES: u32 = 3;
+
+/// Wait after a transient failure, times the try number.
+const RETRY_AFTER: TimeDelta = TimeDelta::seconds(30);
+
+impl Runtime {
+    /// Writes an outbound message into the turn's conversation, due now or when the contact's
+    /// allowed hours open, and schedules its send.
+    pub(crate) fn queue_outbound(
+        &self,
+        turn: &mut Turn,
+        author: Author,
+        text: String,
+        media: Vec<String>,
+    ) -> Result<TimelineEntry, RuntimeError> {
+        let due_at = if author.exempt_from_opt_out() {
+            turn.now
+        } else {
+            self.conversation_open_at(&turn.conversation, turn.now)
+        };
+        let entry = self.append(
+            turn,
+            EntryKind::Outbound(OutboundMessage {
+                author,
+                text,
+                media,
+                status: OutboundStatus::Queued,
+                due_at,
+                provider_id: None,
+                error: None,
+                tries: 0,
+            }),
+        )?;
+        turn.changes.put_wake(&Wake {
+            at: due_at,
+            conversation: turn.conversation.id,
+            kind: WakeKind::Send,
+            seq: entry.seq,
+        });
+        Ok(entry)
+    }
+
+    /// When a message to the conversation's contact may go out: now, or when their allowed
+    /// hours (the daemon's quiet hours, in their timezone) open.
+    pub(crate) fn conversation_open_at(
+        &self,
+        conversation: &super::records::ConversationRecord,
+        now: DateTime<Utc>,
+    ) -> DateTime<Utc> {
+        let tz = conversation
+            .timezone
+            .as_deref()
+            .and_then(|name| name.parse().ok())
+            .unwrap_or(self.config.default_timezone);
+        let policy = SendPolicy::new(None, None, self.config.allowed_hours);
+        match policy.next_open(now, tz) {
+            NextOpen::At(at) => at,
+            NextOpen::Now | NextOpen::Never => now,
+        }
+    }
+
+    /// Does the conversation wake-ups that are due: sends, escalations, question timeouts.
+    /// Returns how many were done.
+    pub fn conversation_tick(&mut self, limit: usize) -> Result<usize, RuntimeError> {
+        let wakes = self.store.due_conversation_wakes(self.clock.now(), limit)?;
+        for wake in &wakes {
+            match wake.kind {
+                WakeKind::Send => self.send_conversation_message(wake)?,
+                WakeKind::Escalate | WakeKind::AskTimeout => self.conversation_wake(wake)?,
+            }
+        }
+        Ok(wakes.len())
+    }
+
+    fn send_conversation_message(&mut self, wake: &Wake) -> Result<(), RuntimeError> {
+        let mut done = Changes::new();
+        done.remove_wake(wake);
+        let Some(conversation) = self.store.conversation(wake.conversation)? else {
+            return Ok(self.store.commit(done)?);
+        };
+        let key = timeline_key(&conversation.our_number, &conversation.contact, wake.seq);
+        let Some(mut entry) = self.store.timeline_entry(&key)? else {
+            return Ok(self.store.commit(done)?);
+        };
+        let EntryKind::Outbound(mut message) = entry.kind.clone() else {
+            return Ok(self.store.commit(done)?);
+        };
+        let now = self.clock.now();
+        let mut events = self.pending_events();
+        match message.status {
+            OutboundStatus::Queued => {}
+            OutboundStatus::Sending => {
+                message.status = OutboundStatus::Unknown;
+                message.error = Some(
+                    "interrupted by a restart inside the provider call; not sent again".into(),
+                );
+                return self.save_outbound(&conversation, entry, message, done, events, now);
+            }
+            _ => return Ok(self.store.commit(done)?),
+        }
+        if !message.author.exempt_from_opt_out()
+            && self.store.is_suppressed(&conversation.contact)?
+        {
+            message.status = OutboundStatus::Suppressed;
+            message.error = Some("the contact opted out before it went out".into());
+            return self.save_outbound(&conversation, entry, message, done, events, now);
+        }
+        let account = format!("account:{}", conversation.provider);
+        if let Err(retry) = self
+            .pacer
+            .try_acquire(&[&conversation.our_number, &account], 1, now)
+        {
+            done.put_wake(&Wake {
+                at: retry,
+                ..wake.clone()
+            });
+            message.due_at = retry;
+            return self.save_outbound(&conversation, entry, message, done, events, now);
+        }
+        // (1) durable intent.
+        message.status = OutboundStatus::Sending;
+        message.tries += 1;
+        entry.kind = EntryKind::Outbound(message.clone());
+        let mut intent = Changes::new();
+        intent.put_timeline(&conversation.our_number, &conversation.contact, &entry);
+        self.store.commit(intent)?;
+        self.store.flush()?;
+        // (2) the provider.
+        let outbound = Outbound {
+            campaign: 0,
+            recipient: wake.seq,
+            pc: 0,
+            attempt: message.tries,
+            try_number: message.tries,
+            step_id: "conversation".into(),
+            variant: String::new(),
+            provider: conversation.provider.clone(),
+            from: conversation.our_number.clone(),
+            to: conversation.contact.clone(),
+            body: message.text.clone(),
+            media: message.media.clone(),
+            segments: switchboard_model::segments::segment_info(&message.text).segments,
+            conversation: Some(conversation.id),
+        };
+        let outcome = self.provider.send(&outbound);
+        // (3) the answer.
+        match outcome {
+            SendOutcome::Accepted { provider_id } => {
+                message.status = OutboundStatus::Sent;
+                done.put_conversation_receipt(&provider_id, &key);
+                message.provider_id = Some(provider_id);
+            }
+            SendOutcome::Throttled { retry_after, code } => {
+                let until = now + TimeDelta::from_std(retry_after).unwrap_or(RETRY_AFTER);
+                self.pacer.throttle(&conversation.our_number, until);
+                message.status = OutboundStatus::Queued;
+                message.tries -= 1;
+                message.due_at = until;
+                message.error = Some(format!("throttled by the provider ({code})"));
+                done.put_wake(&Wake {
+                    at: until,
+                    ..wake.clone()
+                });
+            }
+            SendOutcome::Transient { code, message: why } if message.tries < MAX_TRIES => {
+                let at = now + RETRY_AFTER * message.tries as i32;
+                message.status = OutboundStatus::Queued;
+                message.due_at = at;
+                message.error = Some(format!("{code}: {why} (retrying)"));
+                done.put_wake(&Wake { at, ..wake.clone() });
+            }
+            SendOutcome::Transient { code, message: why }
+            | SendOutcome::Permanent { code, message: why } => {
+                message.status = OutboundStatus::Failed;
+                message.error = Some(format!("{code}: {why}"));
+                if self
+                    .config
+                    .compliance
+                    .provider_opt_out_codes
+                    .contains(&code)
+                {
+                    self.provider_opt_out(&conversation.contact, &code, now, &mut done)?;
+                }
+            }
+        }
+        events.push(|| crate::events::RuntimeEvent::ConversationMessage {
+            conversation: conversation.id,
+            seq: entry.seq,
+            status: message.status,
+            at: now,
+        });
+        self.save_outbound(&conversation, entry, message, done, events, now)
+    }
+
+    fn save_outbound(
+        &self,
+        conversation: &super::records::ConversationRecord,
+        mut entry: TimelineEntry,
+        message: OutboundMessage,
+        mut changes: Changes,
+        events: crate::events::Pending,
+        _now: DateTime<Utc>,
+    ) -> Result<(), RuntimeError> {
+        entry.kind = EntryKind::Outbound(message);
+        changes.put_timeline(&conversation.our_number, &conversation.contact, &entry);
+        self.store.commit(changes)?;
+        self.publish(events);
+        Ok(())
+    }
+
+    /// The provider said the number opted out (an error code): it is suppressed like a STOP,
+    /// without a confirmation (the carrier has answered the contact).
+    pub(crate) fn provider_opt_out(
+        &self,
+        phone: &str,
+        code: &str,
+        now: DateTime<Utc>,
+        changes: &mut Changes,
+    ) -> Result<(), RuntimeError> {
+        if self.store.is_suppressed(phone)? {
+            return Ok(());
+        }
+        let record = ConsentRecord {
+            phone: phone.to_string(),
+            opted_out: true,
+            at: now,
+            how: ConsentSource::Provider,
+            who: "provider".into(),
+            detail: format!("provider error {code}"),
+        };
+        changes.record_consent(&record, self.store.generate_id()?);
+        Ok(())
+    }
+
+    /// A campaign message's answer joins the timeline of its conversation (accepted and
+    /// permanently failed ones: a throttled one is tried again); a provider code meaning "opted
+    /// out" suppresses the number.
+    pub(crate) fn note_campaign_message(
+        &self,
+        result: &crate::records::MessageRecord,
+        outcome: &SendOutcome,
+        now: DateTime<Utc>,
+        changes: &mut Changes,
+    ) -> Result<(), RuntimeError> {
+        let outbound = &result.outbound;
+        match outcome {
+            SendOutcome::Accepted { .. } => {}
+            SendOutcome::Permanent { code, .. } => {
+                if self.config.compliance.provider_opt_out_codes.contains(code) {
+                    self.provider_opt_out(&outbound.to, code, now, changes)?;
+                }
+            }
+            SendOutcome::Transient { .. } | SendOutcome::Throttled { .. } => return Ok(()),
+        }
+        let entry = TimelineEntry {
+            seq: self.store.generate_id()?,
+            at: now,
+            kind: EntryKind::Campaign {
+                campaign: outbound.campaign,
+                recipient: outbound.recipient,
+                step_id: outbound.step_id.clone(),
+                pc: outbound.pc,
+                attempt: outbound.attempt,
+                text: outbound.body.clone(),
+            },
+        };
+        changes.put_timeline(&outbound.from, &outbound.to, &entry);
+        Ok(())
+    }
+
+    /// A delivery receipt for a conversation message; `false` when the provider id is not one.
+    pub(crate) fn conversation_receipt(
+        &self,
+        provider_id: &str,
+        update: &DeliveryUpdate,
+        changes: &mut Changes,
+    ) -> Result<bool, RuntimeError> {
+        let Some(key) = self.store.conversation_receipt(provider_id)? else {
+            return Ok(false);
+        };
+        let Some(mut entry) = self.store.timeline_entry(&key)? else {
+            return Ok(true);
+        };
+        if let EntryKind::Outbound(message) = &mut entry.kind {
+            let status = match update.status {
+                crate::delivery::DeliveryStatus::Sent => OutboundStatus::Sent,
+                crate::delivery::DeliveryStatus::Delivered => OutboundStatus::Delivered,
+                crate::delivery::DeliveryStatus::Undelivered
+                | crate::delivery::DeliveryStatus::Failed => OutboundStatus::Failed,
+            };
+            if status.stage() > message.status.stage() {
+                message.status = status;
+                if status == OutboundStatus::Failed {
+                    message.error = Some(format!(
+                        "{}: {}",
+                        update.error_code.as_deref().unwrap_or("undelivered"),
+                        update
+                            .error_message
+                            .as_deref()
+                            .unwrap_or("the carrier did not deliver it")
+                    ));
+                }
+                changes.put(
+                    crate::store::Table::Timeline,
+                    &key,
+                    crate::records::encode(&entry),
+                );
+            }
+        }
+        Ok(true)
+    }
+}
