@@ -57,6 +57,8 @@ pub struct Config {
     pub quiet_hours: QuietHours,
     /// The HTTP API.
     pub api: ApiConfig,
+    /// Opt-out handling: the keywords beyond the standard ones and the answers sent.
+    pub compliance: Compliance,
     /// Provider instances by name (what workflows' `provider:` refers to). Without this
     /// section there is one instance, `mock`, of the bundled mock plugin.
     #[schemars(extend("propertyNames" = { "pattern": INSTANCE_PATTERN }))]
@@ -74,6 +76,7 @@ impl Default for Config {
             default_timezone: Timezone(chrono_tz::Tz::UTC),
             quiet_hours: QuietHours::default(),
             api: ApiConfig::default(),
+            compliance: Compliance::default(),
             providers: BTreeMap::from([("mock".to_string(), ProviderConfig::mock())]),
         }
     }
@@ -118,6 +121,52 @@ impl QuietHours {
             range(TimeOfDay::MIDNIGHT, self.start)
         } else {
             None
+        }
+    }
+}
+
+/// Opt-out handling. A message that is exactly STOP, STOPALL, UNSUBSCRIBE, CANCEL, END or QUIT
+/// suppresses the number for every campaign; START, UNSTOP or YES from an opted-out number
+/// resubscribes it; HELP or INFO gets `help-text`. The lists here add words (other languages,
+/// brand keywords); the standard ones always apply.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields, default)]
+pub struct Compliance {
+    /// More opt-out words or phrases, e.g. `["ARRET", "ALTO", "BAJA"]`.
+    pub opt_out_words: Vec<String>,
+    /// More opt-in words, e.g. `["COMMENCER"]`.
+    pub opt_in_words: Vec<String>,
+    /// More help words, e.g. `["AIDE", "AYUDA"]`.
+    pub help_words: Vec<String>,
+    /// The answer to HELP: who you are and how to stop.
+    #[schemars(length(min = 1, max = 1600))]
+    pub help_text: String,
+    /// Sent once when a number opts out.
+    #[schemars(length(min = 1, max = 1600))]
+    pub opt_out_confirmation: String,
+    /// Sent once when a number opts back in.
+    #[schemars(length(min = 1, max = 1600))]
+    pub opt_in_confirmation: String,
+    /// Provider error codes that mean the number opted out at the carrier: a send failing
+    /// with one suppresses the number (Twilio 21610, Telnyx 40300).
+    pub provider_opt_out_codes: Vec<String>,
+}
+
+impl Default for Compliance {
+    fn default() -> Self {
+        Self {
+            opt_out_words: Vec::new(),
+            opt_in_words: Vec::new(),
+            help_words: Vec::new(),
+            help_text: "Reply STOP to unsubscribe or START to resubscribe. Msg & data rates may \
+                        apply."
+                .into(),
+            opt_out_confirmation: "You are unsubscribed and will receive no more messages. \
+                                   Reply START to resubscribe."
+                .into(),
+            opt_in_confirmation: "You are resubscribed. Reply STOP to unsubscribe, HELP for help."
+                .into(),
+            provider_opt_out_codes: vec!["21610".into(), "40300".into()],
         }
     }
 }

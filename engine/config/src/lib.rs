@@ -27,7 +27,7 @@ pub mod settings;
 mod source;
 pub mod tokens;
 
-pub use config::{ApiConfig, Config, ProviderConfig, QuietHours, RateLimit};
+pub use config::{ApiConfig, Compliance, Config, ProviderConfig, QuietHours, RateLimit};
 pub use env::{EnvError, process_env};
 pub use error::{ConfigError, Position, Problem};
 pub use settings::Settings;

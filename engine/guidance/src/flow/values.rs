@@ -1,0 +1,217 @@
+//! What expressions and templates see: the Rhai scope of a run, template field lookup, and
+//! conversions between JSON (how contact fields are stored) and Rhai values — the same
+//! conventions as the campaign runtime's executor.
+
+use std::collections::BTreeMap;
+
+use rhai::{Dynamic, Scope};
+use switchboard_model::template::Template;
+use switchboard_model::workflow::VariableValue;
+
+use super::Message;
+use super::compile::Flow;
+
+/// The message, conversation and contact of one run, as Rhai values. Saving a field updates
+/// the contact, so later steps of the same run see it.
+#[derive(Debug, Clone)]
+pub(super) struct Context {
+    message: rhai::Map,
+    conversation: rhai::Map,
+    /// The contact's fields as given, plus what this run saved (for templates).
+    contact: serde_json::Map<String, serde_json::Value>,
+    /// The same, as a Rhai map (for expressions).
+    contact_map: rhai::Map,
+}
+
+impl Context {
+    pub(super) fn new(message: &Message<'_>) -> Self {
+        let mut message_map = rhai::Map::new();
+        message_map.insert("text".into(), message.text.into());
+        message_map.insert("campaign".into(), optional(message.campaign_workflow));
+        let view = &message.conversation;
+        let mut conversation = rhai::Map::new();
+        conversation.insert("state".into(), view.state.into());
+        conversation.insert("queue".into(), optional(view.queue));
+        conversation.insert("assignee".into(), optional(view.assignee));
+        let tags: rhai::Array = view.tags.iter().map(|tag| tag.as_str().into()).collect();
+        conversation.insert("tags".into(), tags.into());
+        let contact_map = message
+            .contact
+            .iter()
+            .map(|(key, value)| (key.as_str().into(), json_to_dynamic(value)))
+            .collect();
+        Self {
+            message: message_map,
+            conversation,
+            contact: message.contact.clone(),
+            contact_map,
+        }
+    }
+
+    /// Records a value saved by this run.
+    pub(super) fn save(&mut self, field: &str, value: serde_json::Value) {
+        self.contact_map
+            .insert(field.into(), json_to_dynamic(&value));
+        self.contact.insert(field.to_string(), value);
+    }
+
+    /// The scope every expression of `flow` runs in: the names it was compiled against.
+    /// `answer` is given inside `ask.validate` only.
+    pub(super) fn scope(&self, flow: &Flow, answer: Option<&str>) -> Scope<'static> {
+        let mut scope = Scope::new();
+        scope.push("message", self.message.clone());
+        scope.push("contact", self.contact_map.clone());
+        scope.push("conversation", self.conversation.clone());
+        scope.push("vars", flow.rhai_variables.clone());
+        // Every name the flow saves is a variable (`()` until saved), as in campaigns.
+        for name in &flow.saved_names {
+            let value = self
+                .contact_map
+                .get(name.as_str())
+                .cloned()
+                .unwrap_or(Dynamic::UNIT);
+            scope.push_dynamic(name.as_str(), value);
+        }
+        if let Some(answer) = answer {
+            scope.push("answer", answer.to_string());
+        }
+        scope
+    }
+
+    /// Fills a template: the contact's fields (saved ones included) first, then the flow's
+    /// variables. Text, numbers and flags fill a field; `null`, lists and maps do not.
+    pub(super) fn render(&self, flow: &Flow, template: &Template) -> Result<String, String> {
+        let values: BTreeMap<&str, String> = template
+            .placeholders()
+            .filter_map(|placeholder| {
+                let name = placeholder.field.as_str();
+                let value = self
+                    .contact
+                    .get(name)
+                    .and_then(json_text)
+                    .or_else(|| flow.text_variables.get(name).cloned())?;
+                Some((name, value))
+            })
+            .collect();
+        template
+            .render(|name| values.get(name).map(String::as_str))
+            .map_err(|missing| {
+                format!(
+                    "contact has no value for template field {{{}}} and it has no default",
+                    missing.0
+                )
+            })
+    }
+}
+
+fn optional(value: Option<&str>) -> Dynamic {
+    value.map_or(Dynamic::UNIT, Into::into)
+}
+
+/// A contact field as template text.
+fn json_text(value: &serde_json::Value) -> Option<String> {
+    match value {
+        serde_json::Value::String(text) => Some(text.clone()),
+        serde_json::Value::Number(number) => Some(number.to_string()),
+        serde_json::Value::Bool(flag) => Some(flag.to_string()),
+        serde_json::Value::Null | serde_json::Value::Array(_) | serde_json::Value::Object(_) => {
+            None
+        }
+    }
+}
+
+/// A workflow variable as a Rhai value of its own type (whole numbers as integers).
+pub(super) fn variable_to_dynamic(value: &VariableValue) -> Dynamic {
+    match value {
+        VariableValue::Text(text) => text.clone().into(),
+        VariableValue::Number(number) if number.fract() == 0.0 && number.abs() < 9.0e15 => {
+            (*number as i64).into()
+        }
+        VariableValue::Number(number) => (*number).into(),
+        VariableValue::Flag(flag) => (*flag).into(),
+    }
+}
+
+pub(super) fn json_to_dynamic(value: &serde_json::Value) -> Dynamic {
+    match value {
+        serde_json::Value::Null => Dynamic::UNIT,
+        serde_json::Value::Bool(b) => (*b).into(),
+        serde_json::Value::Number(n) => match n.as_i64() {
+            Some(i) => i.into(),
+            None => n.as_f64().unwrap_or_default().into(),
+        },
+        serde_json::Value::String(s) => s.clone().into(),
+        serde_json::Value::Array(items) => {
+            items.iter().map(json_to_dynamic).collect::<Vec<_>>().into()
+        }
+        serde_json::Value::Object(map) => {
+            let mut out = rhai::Map::new();
+            for (key, value) in map {
+                out.insert(key.as_str().into(), json_to_dynamic(value));
+            }
+            out.into()
+        }
+    }
+}
+
+/// A Rhai value as JSON: `()` is `null`, a non-finite float is `null`, anything that is not
+/// a scalar, array or map is its text.
+pub(super) fn dynamic_to_json(value: &Dynamic) -> serde_json::Value {
+    if value.is_unit() {
+        serde_json::Value::Null
+    } else if let Ok(b) = value.as_bool() {
+        b.into()
+    } else if let Ok(i) = value.as_int() {
+        i.into()
+    } else if let Ok(f) = value.as_float() {
+        serde_json::Number::from_f64(f).map_or(serde_json::Value::Null, serde_json::Value::Number)
+    } else if let Some(array) = value.read_lock::<rhai::Array>() {
+        array.iter().map(dynamic_to_json).collect()
+    } else if let Some(map) = value.read_lock::<rhai::Map>() {
+        map.iter()
+            .map(|(k, v)| (k.to_string(), dynamic_to_json(v)))
+            .collect::<serde_json::Map<_, _>>()
+            .into()
+    } else {
+        value.to_string().into()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_and_rhai_values_round_trip() {
+        let value = serde_json::json!({
+            "text": "hi", "int": 42, "float": 1.5, "flag": true, "none": null,
+            "list": [1, "two"], "map": {"a": 1}
+        });
+        assert_eq!(dynamic_to_json(&json_to_dynamic(&value)), value);
+    }
+
+    #[test]
+    fn variables_keep_their_type() {
+        assert_eq!(
+            variable_to_dynamic(&VariableValue::Number(3.0)).as_int(),
+            Ok(3)
+        );
+        assert_eq!(
+            variable_to_dynamic(&VariableValue::Number(2.5)).as_float(),
+            Ok(2.5)
+        );
+        assert_eq!(
+            variable_to_dynamic(&VariableValue::Flag(true)).as_bool(),
+            Ok(true)
+        );
+    }
+
+    #[test]
+    fn template_text_of_contact_fields() {
+        assert_eq!(json_text(&serde_json::json!("a")), Some("a".into()));
+        assert_eq!(json_text(&serde_json::json!(12)), Some("12".into()));
+        assert_eq!(json_text(&serde_json::json!(false)), Some("false".into()));
+        assert_eq!(json_text(&serde_json::json!(null)), None);
+        assert_eq!(json_text(&serde_json::json!([1])), None);
+    }
+}
