@@ -16,6 +16,7 @@
 //! - [`error`]: JSON error answers; [`log`]: the daemon's log lines.
 
 pub mod campaigns;
+pub mod conversations;
 pub mod driver;
 pub mod error;
 pub mod events;
@@ -29,6 +30,7 @@ pub mod providers;
 pub mod recipients;
 pub mod router;
 pub mod state;
+pub mod suppressions;
 pub mod webhooks;
 pub mod workflows;
 
@@ -48,6 +50,8 @@ use events::{BusObserver, EventBus};
 use inbox_writer::InboxWriter;
 use metrics::Metrics;
 use state::{AppState, Importers, RequestLimits};
+use switchboard_guidance::keywords::KeywordSets;
+use switchboard_runtime::conversation::ComplianceConfig;
 
 /// Recipients a tick takes per campaign: small enough that jobs (webhooks, API actions)
 /// wait at most one batch's sends.
@@ -141,6 +145,7 @@ pub async fn start(config: &Config, options: RunOptions) -> anyhow::Result<Runni
             .unwrap_or(switchboard_model::check::DEFAULT_ALLOWED_HOURS),
         account_limits: providers.account_limits.clone(),
         batch_size: BATCH_SIZE,
+        compliance: compliance_config(&config.compliance),
         ..RuntimeConfig::default()
     };
     let store_for_inbox = store.clone();
@@ -153,6 +158,7 @@ pub async fn start(config: &Config, options: RunOptions) -> anyhow::Result<Runni
     .context("cannot open the campaign runtime")?;
     let bus = EventBus::new();
     let metrics = Arc::new(Metrics::default());
+    runtime.set_flows(Arc::new(conversations::flow_set(&registry)));
     runtime.set_observer(Arc::new(BusObserver {
         bus: bus.clone(),
         metrics: metrics.clone(),
@@ -180,7 +186,7 @@ pub async fn start(config: &Config, options: RunOptions) -> anyhow::Result<Runni
         events: bus.clone(),
         metrics,
     });
-    let watcher = workflows::watch(&registry, bus)
+    let watcher = workflows::watch(&registry, bus, driver.clone())
         .map_err(|error| log::warn(&format!("workflow changes will not be noticed: {error}")))
         .ok();
 
@@ -240,6 +246,21 @@ impl Running {
         }
         log::info("stopped; the store is flushed");
         Ok(())
+    }
+}
+
+/// The runtime's compliance settings from the config's `[compliance]`.
+fn compliance_config(compliance: &switchboard_config::Compliance) -> ComplianceConfig {
+    ComplianceConfig {
+        keywords: KeywordSets::with_extra(
+            &compliance.opt_out_words,
+            &compliance.opt_in_words,
+            &compliance.help_words,
+        ),
+        help_text: compliance.help_text.clone(),
+        opt_out_confirmation: compliance.opt_out_confirmation.clone(),
+        opt_in_confirmation: compliance.opt_in_confirmation.clone(),
+        provider_opt_out_codes: compliance.provider_opt_out_codes.clone(),
     }
 }
 

@@ -108,6 +108,21 @@ impl ProviderSet {
         Ok(())
     }
 
+    /// The instance a conversation started by an agent goes through when none is named: the
+    /// only one, else `mock` if there is one, else the first by name.
+    pub fn default_instance(&self) -> String {
+        let names: Vec<String> = self
+            .instances
+            .read()
+            .map(|instances| instances.keys().cloned().collect())
+            .unwrap_or_default();
+        match names.as_slice() {
+            [only] => only.clone(),
+            _ if names.iter().any(|n| n == "mock") => "mock".into(),
+            _ => names.first().cloned().unwrap_or_else(|| "mock".into()),
+        }
+    }
+
     /// The instance named `name`.
     pub fn get(&self, name: &str) -> Option<Arc<ProviderInstance>> {
         self.instances.read().ok()?.get(name).cloned()

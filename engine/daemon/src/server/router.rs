@@ -13,7 +13,9 @@ use axum::routing::{any, get, post};
 
 use super::error::ApiError;
 use super::state::Shared;
-use super::{campaigns, events, lists, recipients, webhooks, workflows};
+use super::{
+    campaigns, conversations, events, lists, recipients, suppressions, webhooks, workflows,
+};
 
 /// The OpenAPI document of the API.
 pub const OPENAPI: &str = include_str!("../../../../schemas/openapi.json");
@@ -48,6 +50,30 @@ pub fn router(state: Shared) -> Router {
         .route("/workflows", get(workflows::list))
         .route("/workflows/validate", post(workflows::validate))
         .route("/workflows/{id}", get(workflows::get))
+        .route(
+            "/conversations",
+            get(conversations::list).post(conversations::start),
+        )
+        .route("/conversations/{id}", get(conversations::get))
+        .route("/conversations/{id}/claim", post(conversations::claim))
+        .route("/conversations/{id}/assign", post(conversations::assign))
+        .route("/conversations/{id}/reply", post(conversations::reply))
+        .route("/conversations/{id}/notes", post(conversations::note))
+        .route("/conversations/{id}/close", post(conversations::close))
+        .route(
+            "/suppressions",
+            get(suppressions::export).post(suppressions::add),
+        )
+        .route(
+            "/suppressions/import",
+            post(suppressions::import).layer(DefaultBodyLimit::max(
+                usize::try_from(state.limits.max_upload_bytes).unwrap_or(usize::MAX),
+            )),
+        )
+        .route(
+            "/suppressions/{phone}",
+            get(suppressions::history).delete(suppressions::remove),
+        )
         .route("/events", get(events::stream))
         .route_layer(middleware::from_fn_with_state(state.clone(), authenticate))
         .layer(DefaultBodyLimit::max(state.limits.max_json_bytes));

@@ -73,11 +73,21 @@ pub async fn validate(State(state): State<Shared>, body: Bytes) -> ApiResult<Jso
 pub fn watch(
     registry: &std::sync::Arc<WorkflowRegistry>,
     bus: EventBus,
+    driver: super::driver::Driver,
 ) -> Result<RegistryWatcher, switchboard_registry::RegistryError> {
+    let watched = registry.clone();
     registry
         .clone()
         .watch(DEBOUNCE, move |report: &ScanReport| {
             log_changes(report);
+            // The conversation workflows run from their new versions on the next message.
+            let flows = std::sync::Arc::new(super::conversations::flow_set(&watched));
+            if driver
+                .spawn(move |runtime| runtime.set_flows(flows))
+                .is_err()
+            {
+                log::warn("the engine is not taking work: conversation workflows not reloaded");
+            }
             if let Ok(data) = serde_json::to_string(report) {
                 bus.publish(None, "workflow", data);
             }
