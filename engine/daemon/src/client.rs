@@ -221,6 +221,29 @@ impl Client {
         self.authorised(self.http.post(format!("{}{path}", self.base)))
     }
 
+    /// A DELETE of `path`.
+    pub fn delete(&self, path: &str) -> reqwest::RequestBuilder {
+        self.authorised(self.http.delete(format!("{}{path}", self.base)))
+    }
+
+    /// Sends a request; the answer's text (a CSV export), or an error with the API's message.
+    pub async fn send_text(&self, request: reqwest::RequestBuilder) -> anyhow::Result<String> {
+        let response = request
+            .send()
+            .await
+            .with_context(|| format!("cannot reach the daemon at {}", self.base))?;
+        let status = response.status();
+        let text = response.text().await.unwrap_or_default();
+        if !status.is_success() {
+            let message = serde_json::from_str::<Value>(&text)
+                .ok()
+                .and_then(|body| body["error"]["message"].as_str().map(str::to_string))
+                .unwrap_or(text);
+            bail!("{status}: {message}");
+        }
+        Ok(text)
+    }
+
     /// `POST /v1/campaigns/{id}/{action}`.
     pub async fn action(&self, id: u64, action: &str) -> anyhow::Result<Value> {
         self.send(self.post(&format!("/v1/campaigns/{id}/{action}")))

@@ -14,6 +14,7 @@ mod demo;
 mod import;
 mod server;
 mod simulate;
+mod suppression_cli;
 mod validate;
 
 use std::process::ExitCode;
@@ -84,6 +85,14 @@ enum Command {
         server: client::ServerArgs,
         #[command(subcommand)]
         command: client::CampaignCommand,
+    },
+    /// The suppression list of a running daemon: export, import a CSV, add, remove, a
+    /// number's consent history.
+    Suppression {
+        #[command(flatten)]
+        server: client::ServerArgs,
+        #[command(subcommand)]
+        command: suppression_cli::SuppressionCommand,
     },
     /// Print the `sha256:` form of an API token, for `[api] tokens` in switchboard.toml.
     TokenHash {
@@ -198,6 +207,13 @@ fn main() -> ExitCode {
             }
         },
         Command::Campaign { server, command } => match client::run(&server, &command) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(error) => {
+                eprintln!("switchboard: {error:#}");
+                ExitCode::from(1)
+            }
+        },
+        Command::Suppression { server, command } => match suppression_cli::run(&server, &command) {
             Ok(()) => ExitCode::SUCCESS,
             Err(error) => {
                 eprintln!("switchboard: {error:#}");
