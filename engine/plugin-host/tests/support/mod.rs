@@ -62,6 +62,7 @@ pub fn message(to: &str, body: &str, attempt: u32) -> Outbound {
         body: body.into(),
         media: Vec::new(),
         segments: 1,
+        conversation: None,
     }
 }
 
