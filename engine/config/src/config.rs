@@ -10,6 +10,7 @@ use std::path::PathBuf;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Deserializer, Serialize};
+use switchboard_guidance::keywords;
 use switchboard_model::timezone::Timezone;
 use switchboard_model::window::{TimeOfDay, TimeRange};
 
@@ -158,15 +159,12 @@ impl Default for Compliance {
             opt_out_words: Vec::new(),
             opt_in_words: Vec::new(),
             help_words: Vec::new(),
-            help_text: "Reply STOP to unsubscribe or START to resubscribe. Msg & data rates may \
-                        apply."
-                .into(),
-            opt_out_confirmation: "You are unsubscribed and will receive no more messages. \
-                                   Reply START to resubscribe."
-                .into(),
-            opt_in_confirmation: "You are resubscribed. Reply STOP to unsubscribe, HELP for help."
-                .into(),
-            provider_opt_out_codes: vec!["21610".into(), "40300".into()],
+            help_text: keywords::DEFAULT_HELP_TEXT.into(),
+            opt_out_confirmation: keywords::DEFAULT_OPT_OUT_CONFIRMATION.into(),
+            opt_in_confirmation: keywords::DEFAULT_OPT_IN_CONFIRMATION.into(),
+            provider_opt_out_codes: keywords::DEFAULT_PROVIDER_OPT_OUT_CODES
+                .map(String::from)
+                .to_vec(),
         }
     }
 }

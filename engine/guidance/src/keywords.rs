@@ -29,6 +29,19 @@ pub enum Keyword {
     Help(String),
 }
 
+/// The answer to HELP when none is configured.
+pub const DEFAULT_HELP_TEXT: &str =
+    "Reply STOP to unsubscribe or START to resubscribe. Msg & data rates may apply.";
+/// The confirmation of an opt-out when none is configured.
+pub const DEFAULT_OPT_OUT_CONFIRMATION: &str =
+    "You are unsubscribed and will receive no more messages. Reply START to resubscribe.";
+/// The confirmation of an opt-in when none is configured.
+pub const DEFAULT_OPT_IN_CONFIRMATION: &str =
+    "You are resubscribed. Reply STOP to unsubscribe, HELP for help.";
+/// Provider error codes that mean the number opted out at the carrier: Twilio 21610
+/// ("attempt to send to unsubscribed recipient"), Telnyx 40300 ("blocked due to STOP").
+pub const DEFAULT_PROVIDER_OPT_OUT_CODES: [&str; 2] = ["21610", "40300"];
+
 /// The keyword lists, and the lookup built from them.
 #[derive(Debug, Clone)]
 pub struct KeywordSets {

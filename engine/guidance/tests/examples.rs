@@ -8,9 +8,7 @@ use std::time::Duration;
 use chrono::{DateTime, TimeDelta, Utc};
 use serde_json::{Map, Value, json};
 use switchboard_guidance::FlowSet;
-use switchboard_guidance::{
-    Action, ConversationView, Keyword, KeywordSets, Message, Outcome, PendingAsk,
-};
+use switchboard_guidance::{Action, ConversationView, Keyword, KeywordSets, Message, PendingAsk};
 use switchboard_model::Workflow;
 
 fn examples() -> FlowSet {

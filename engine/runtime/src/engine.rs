@@ -16,7 +16,7 @@ use chrono_tz::Tz;
 use switchboard_model::Workflow;
 use switchboard_model::campaign::{CampaignWorkflow, PoolStrategy, RateUnit, Sender};
 use switchboard_model::check::DEFAULT_ALLOWED_HOURS;
-use switchboard_model::expr::ExprEngine;
+use switchboard_model::expr::{ExprEngine, variable_to_dynamic};
 use switchboard_model::timezone::Timezone;
 use switchboard_model::window::TimeRange;
 
@@ -641,18 +641,5 @@ impl Runtime {
     /// The campaign record.
     pub fn campaign(&self, id: CampaignId) -> Option<&CampaignRecord> {
         self.campaigns.get(&id).map(|c| &c.record)
-    }
-}
-
-/// A workflow variable as a Rhai value of its own type.
-fn variable_to_dynamic(value: &switchboard_model::workflow::VariableValue) -> rhai::Dynamic {
-    use switchboard_model::workflow::VariableValue;
-    match value {
-        VariableValue::Text(text) => text.clone().into(),
-        VariableValue::Number(number) if number.fract() == 0.0 && number.abs() < 9.0e15 => {
-            (*number as i64).into()
-        }
-        VariableValue::Number(number) => (*number).into(),
-        VariableValue::Flag(flag) => (*flag).into(),
     }
 }

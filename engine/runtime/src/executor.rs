@@ -10,7 +10,9 @@ use chrono::{DateTime, Datelike, NaiveDate, TimeDelta, Utc};
 use chrono_tz::Tz;
 use rhai::{Dynamic, Scope};
 use switchboard_model::campaign::WaitUntilAt;
-use switchboard_model::expr::{EvalError, ExprEngine, Expression};
+use switchboard_model::expr::{
+    EvalError, ExprEngine, Expression, dynamic_to_json, json_to_dynamic,
+};
 use switchboard_model::segments::{MAX_MESSAGE_CHARS, segment_info};
 
 use crate::pacing::Pacer;
@@ -529,49 +531,6 @@ fn expression_error(expression: &Expression, error: &EvalError) -> Reason {
     Reason {
         code: "expression-error".into(),
         message: format!("`{}`: {error}", expression.source()),
-    }
-}
-
-fn json_to_dynamic(value: &serde_json::Value) -> Dynamic {
-    match value {
-        serde_json::Value::Null => Dynamic::UNIT,
-        serde_json::Value::Bool(b) => (*b).into(),
-        serde_json::Value::Number(n) => match n.as_i64() {
-            Some(i) => i.into(),
-            None => n.as_f64().unwrap_or_default().into(),
-        },
-        serde_json::Value::String(s) => s.clone().into(),
-        serde_json::Value::Array(items) => {
-            items.iter().map(json_to_dynamic).collect::<Vec<_>>().into()
-        }
-        serde_json::Value::Object(map) => {
-            let mut out = rhai::Map::new();
-            for (key, value) in map {
-                out.insert(key.as_str().into(), json_to_dynamic(value));
-            }
-            out.into()
-        }
-    }
-}
-
-fn dynamic_to_json(value: &Dynamic) -> serde_json::Value {
-    if value.is_unit() {
-        serde_json::Value::Null
-    } else if let Ok(b) = value.as_bool() {
-        b.into()
-    } else if let Ok(i) = value.as_int() {
-        i.into()
-    } else if let Ok(f) = value.as_float() {
-        serde_json::Number::from_f64(f).map_or(serde_json::Value::Null, serde_json::Value::Number)
-    } else if let Some(array) = value.read_lock::<rhai::Array>() {
-        array.iter().map(dynamic_to_json).collect()
-    } else if let Some(map) = value.read_lock::<rhai::Map>() {
-        map.iter()
-            .map(|(k, v)| (k.to_string(), dynamic_to_json(v)))
-            .collect::<serde_json::Map<_, _>>()
-            .into()
-    } else {
-        value.to_string().into()
     }
 }
 

@@ -16,7 +16,7 @@ use switchboard_model::template::Template;
 
 use super::FlowError;
 use super::trigger::Trigger;
-use super::values::variable_to_dynamic;
+use switchboard_model::expr::variable_to_dynamic;
 
 /// A compiled flow. Immutable once built; a new version is a new `Flow`.
 #[derive(Debug)]

@@ -7,8 +7,9 @@ use switchboard_model::expr::{ExprEngine, Expression};
 use switchboard_model::template::Template;
 
 use super::compile::{AskStep, Flow, Kind, Step, SuggestStep, locate_ask};
-use super::values::{Context, dynamic_to_json};
+use super::values::Context;
 use super::{Action, FlowError, Message, Outcome, PendingAsk};
+use switchboard_model::expr::dynamic_to_json;
 
 /// Whether the run goes on after a step.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -6,10 +6,10 @@ use std::collections::BTreeMap;
 
 use rhai::{Dynamic, Scope};
 use switchboard_model::template::Template;
-use switchboard_model::workflow::VariableValue;
 
 use super::Message;
 use super::compile::Flow;
+use switchboard_model::expr::json_to_dynamic;
 
 /// The message, conversation and contact of one run, as Rhai values. Saving a field updates
 /// the contact, so later steps of the same run see it.
@@ -120,66 +120,11 @@ fn json_text(value: &serde_json::Value) -> Option<String> {
     }
 }
 
-/// A workflow variable as a Rhai value of its own type (whole numbers as integers).
-pub(super) fn variable_to_dynamic(value: &VariableValue) -> Dynamic {
-    match value {
-        VariableValue::Text(text) => text.clone().into(),
-        VariableValue::Number(number) if number.fract() == 0.0 && number.abs() < 9.0e15 => {
-            (*number as i64).into()
-        }
-        VariableValue::Number(number) => (*number).into(),
-        VariableValue::Flag(flag) => (*flag).into(),
-    }
-}
-
-pub(super) fn json_to_dynamic(value: &serde_json::Value) -> Dynamic {
-    match value {
-        serde_json::Value::Null => Dynamic::UNIT,
-        serde_json::Value::Bool(b) => (*b).into(),
-        serde_json::Value::Number(n) => match n.as_i64() {
-            Some(i) => i.into(),
-            None => n.as_f64().unwrap_or_default().into(),
-        },
-        serde_json::Value::String(s) => s.clone().into(),
-        serde_json::Value::Array(items) => {
-            items.iter().map(json_to_dynamic).collect::<Vec<_>>().into()
-        }
-        serde_json::Value::Object(map) => {
-            let mut out = rhai::Map::new();
-            for (key, value) in map {
-                out.insert(key.as_str().into(), json_to_dynamic(value));
-            }
-            out.into()
-        }
-    }
-}
-
-/// A Rhai value as JSON: `()` is `null`, a non-finite float is `null`, anything that is not
-/// a scalar, array or map is its text.
-pub(super) fn dynamic_to_json(value: &Dynamic) -> serde_json::Value {
-    if value.is_unit() {
-        serde_json::Value::Null
-    } else if let Ok(b) = value.as_bool() {
-        b.into()
-    } else if let Ok(i) = value.as_int() {
-        i.into()
-    } else if let Ok(f) = value.as_float() {
-        serde_json::Number::from_f64(f).map_or(serde_json::Value::Null, serde_json::Value::Number)
-    } else if let Some(array) = value.read_lock::<rhai::Array>() {
-        array.iter().map(dynamic_to_json).collect()
-    } else if let Some(map) = value.read_lock::<rhai::Map>() {
-        map.iter()
-            .map(|(k, v)| (k.to_string(), dynamic_to_json(v)))
-            .collect::<serde_json::Map<_, _>>()
-            .into()
-    } else {
-        value.to_string().into()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use switchboard_model::expr::{dynamic_to_json, variable_to_dynamic};
+    use switchboard_model::workflow::VariableValue;
 
     #[test]
     fn json_and_rhai_values_round_trip() {

@@ -21,7 +21,7 @@ pub mod outbox;
 pub mod records;
 pub mod store;
 
-use switchboard_guidance::keywords::KeywordSets;
+use switchboard_guidance::keywords::{self, KeywordSets};
 
 pub use records::{
     ConsentRecord, ConsentSource, ConversationId, ConversationRecord, ConversationState, EntryKind,
@@ -48,40 +48,12 @@ impl Default for ComplianceConfig {
     fn default() -> Self {
         Self {
             keywords: KeywordSets::default(),
-            help_text: "Reply STOP to unsubscribe or START to resubscribe. Msg & data rates may \
-                        apply."
-                .into(),
-            opt_out_confirmation: "You are unsubscribed and will receive no more messages. \
-                                   Reply START to resubscribe."
-                .into(),
-            opt_in_confirmation: "You are resubscribed. Reply STOP to unsubscribe, HELP for help."
-                .into(),
-            provider_opt_out_codes: vec!["21610".into(), "40300".into()],
+            help_text: keywords::DEFAULT_HELP_TEXT.into(),
+            opt_out_confirmation: keywords::DEFAULT_OPT_OUT_CONFIRMATION.into(),
+            opt_in_confirmation: keywords::DEFAULT_OPT_IN_CONFIRMATION.into(),
+            provider_opt_out_codes: keywords::DEFAULT_PROVIDER_OPT_OUT_CODES
+                .map(String::from)
+                .to_vec(),
         }
     }
-}
-
-/// An agent operation was refused.
-#[derive(Debug, thiserror::Error)]
-pub enum ConversationError {
-    /// The store failed.
-    #[error(transparent)]
-    Store(#[from] crate::store::StoreError),
-    /// No such conversation.
-    #[error("no conversation {0}")]
-    NotFound(ConversationId),
-    /// The contact opted out: nothing may be sent to them.
-    #[error("{0} opted out: no message may be sent to this number")]
-    OptedOut(String),
-    /// Another agent has the conversation.
-    #[error("conversation {conversation} is assigned to {assignee}")]
-    AssignedToOther {
-        /// Which conversation.
-        conversation: ConversationId,
-        /// Who has it.
-        assignee: String,
-    },
-    /// Empty text, or an empty agent name.
-    #[error("{0}")]
-    Invalid(String),
 }

@@ -1,8 +1,6 @@
 //! What the store keeps of conversations: the conversation itself (state, queue, assignee,
 //! the link to a campaign, guidance, saved fields), its timeline entries, and the consent log.
 
-use std::collections::BTreeMap;
-
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use switchboard_guidance::flow::PendingAsk;
@@ -323,19 +321,3 @@ pub struct ConsentRecord {
 
 /// What the suppression table keeps of a number: its latest opt-out.
 pub type SuppressionEntry = ConsentRecord;
-
-/// Fields saved on a conversation, for templates (strings as they are, others as JSON).
-pub fn field_texts(
-    fields: &serde_json::Map<String, serde_json::Value>,
-) -> BTreeMap<String, String> {
-    fields
-        .iter()
-        .map(|(name, value)| {
-            let text = match value {
-                serde_json::Value::String(text) => text.clone(),
-                other => other.to_string(),
-            };
-            (name.clone(), text)
-        })
-        .collect()
-}
