@@ -1,8 +1,9 @@
 //! Keeps `schemas/openapi.json` honest. The routes are read from `router.rs`'s source (building
 //! the router needs a whole daemon), each handler's signature from its module's source, and the
 //! document must agree with them: the same (method, path) pairs, the same authentication, the
-//! query parameters of the handler's `Query` struct, the fields of its `Json` body, its success
-//! status and the component schema of its JSON answer. Real answers, serialised from the
+//! query parameters of the handler's `Query` struct (required exactly when the handler cannot
+//! do without them), the fields of its `Json` body, its success status, the media types and
+//! the component schema of its answer. Real answers, serialised from the
 //! handlers' types, must validate against the component schemas and use no undeclared field.
 //!
 //! Layout: [`source`] reads `router.rs` and the handlers; [`samples`] builds the real answers;
@@ -17,7 +18,7 @@ use axum::http::Uri;
 use serde::de::{DeserializeOwned, Visitor};
 use serde_json::{Value, json};
 
-use super::{campaigns, events, lists, recipients};
+use super::{campaigns, conversations, events, lists, recipients, suppressions};
 use source::{METHODS, Route, generic_argument, router_routes, signature};
 
 const DOCUMENT: &str = super::router::OPENAPI;
@@ -73,18 +74,31 @@ fn shape<T: DeserializeOwned>() -> Shape {
     }
 }
 
-fn shape_of(type_name: &str) -> Shape {
-    match type_name {
-        "ListQuery" => shape::<campaigns::ListQuery>(),
-        "CreateCampaign" => shape::<campaigns::CreateCampaign>(),
-        "EditCampaign" => shape::<campaigns::EditCampaign>(),
-        "ScheduleBody" => shape::<campaigns::ScheduleBody>(),
-        "DuplicateBody" => shape::<campaigns::DuplicateBody>(),
-        "UploadQuery" => shape::<lists::UploadQuery>(),
-        "ErrorsQuery" => shape::<lists::ErrorsQuery>(),
-        "RecipientsQuery" => shape::<recipients::RecipientsQuery>(),
-        "EventsQuery" => shape::<events::EventsQuery>(),
-        other => panic!("teach openapi_check's shape_of about {other}"),
+/// The request type `type_name` of `handler`'s module (modules reuse names: `ListQuery`).
+fn shape_of(handler: &str, type_name: &str) -> Shape {
+    let module = handler
+        .split_once("::")
+        .map_or("router", |(module, _)| module);
+    match (module, type_name) {
+        ("campaigns", "ListQuery") => shape::<campaigns::ListQuery>(),
+        ("campaigns", "CreateCampaign") => shape::<campaigns::CreateCampaign>(),
+        ("campaigns", "EditCampaign") => shape::<campaigns::EditCampaign>(),
+        ("campaigns", "ScheduleBody") => shape::<campaigns::ScheduleBody>(),
+        ("campaigns", "DuplicateBody") => shape::<campaigns::DuplicateBody>(),
+        ("lists", "UploadQuery") => shape::<lists::UploadQuery>(),
+        ("lists", "ErrorsQuery") => shape::<lists::ErrorsQuery>(),
+        ("recipients", "RecipientsQuery") => shape::<recipients::RecipientsQuery>(),
+        ("events", "EventsQuery") => shape::<events::EventsQuery>(),
+        ("conversations", "ListQuery") => shape::<conversations::ListQuery>(),
+        ("conversations", "StartBody") => shape::<conversations::StartBody>(),
+        ("conversations", "AgentBody") => shape::<conversations::AgentBody>(),
+        ("conversations", "AssignBody") => shape::<conversations::AssignBody>(),
+        ("conversations", "TextBody") => shape::<conversations::TextBody>(),
+        ("suppressions", "ExportQuery") => shape::<suppressions::ExportQuery>(),
+        ("suppressions", "AddBody") => shape::<suppressions::AddBody>(),
+        ("suppressions", "ImportQuery") => shape::<suppressions::ImportQuery>(),
+        ("suppressions", "RemoveQuery") => shape::<suppressions::RemoveQuery>(),
+        other => panic!("teach openapi_check's shape_of about {other:?}"),
     }
 }
 
@@ -233,10 +247,16 @@ fn collect_properties<'a>(
         .filter_map(|k| schema[*k].as_array())
         .flatten()
         .map(|branch| resolve(doc, branch));
+    // A branch counts when the value has each constant it names (`type`, `kind`, `by`...).
     for branch in branches {
         let object = branch.get("properties").is_some() || branch.get("allOf").is_some();
-        let tag = &branch["properties"]["type"]["const"];
-        if object && (tag.is_null() || *tag == value["type"]) {
+        let tagged = branch["properties"]
+            .as_object()
+            .into_iter()
+            .flatten()
+            .filter_map(|(key, sub)| Some((key, sub.get("const")?)))
+            .all(|(key, tag)| value.get(key) == Some(tag));
+        if object && tagged {
             collect_properties(doc, branch, value, declared, others);
         }
     }
@@ -453,7 +473,7 @@ fn each_operation_matches_its_handler() {
                 "{method} {path} ({handler}) takes no query"
             ),
             Some(type_name) => {
-                let shape = shape_of(type_name);
+                let shape = shape_of(handler, type_name);
                 assert_eq!(
                     names, shape.fields,
                     "{method} {path}: the fields of {type_name}"
@@ -468,10 +488,27 @@ fn each_operation_matches_its_handler() {
                         )
                     })
                     .collect();
-                let uri: Uri = format!("{path}?{}", pairs.join("&"))
-                    .parse()
-                    .expect("a URI");
-                (shape.from_query)(&uri).unwrap_or_else(|e| panic!("{uri} as {type_name}: {e}"));
+                let uri = |pairs: &[&String]| -> Uri {
+                    let pairs: Vec<&str> = pairs.iter().map(|p| p.as_str()).collect();
+                    format!("{path}?{}", pairs.join("&"))
+                        .parse()
+                        .expect("a URI")
+                };
+                let all = uri(&pairs.iter().collect::<Vec<_>>());
+                (shape.from_query)(&all).unwrap_or_else(|e| panic!("{all} as {type_name}: {e}"));
+                for (i, parameter) in query.iter().enumerate() {
+                    let without: Vec<&String> = pairs
+                        .iter()
+                        .enumerate()
+                        .filter_map(|(j, pair)| (j != i).then_some(pair))
+                        .collect();
+                    assert_eq!(
+                        (shape.from_query)(&uri(&without)).is_ok(),
+                        parameter["required"] != true,
+                        "{method} {path}: is {} required?",
+                        parameter["name"]
+                    );
+                }
             }
         }
 
@@ -484,7 +521,7 @@ fn each_operation_matches_its_handler() {
                     "{method} {path}"
                 );
                 let schema = resolve(&doc, &body["content"]["application/json"]["schema"]);
-                let shape = shape_of(type_name);
+                let shape = shape_of(handler, type_name);
                 let properties: BTreeSet<&str> = schema["properties"]
                     .as_object()
                     .map(|p| p.keys().map(String::as_str).collect())
@@ -532,6 +569,14 @@ fn each_operation_matches_its_handler() {
             success,
             [signature.status],
             "{method} {path}: success status"
+        );
+        let content: BTreeSet<String> = responses[signature.status]["content"]
+            .as_object()
+            .map(|c| c.keys().cloned().collect())
+            .unwrap_or_default();
+        assert_eq!(
+            content, signature.content,
+            "{method} {path}: the media types {handler} answers"
         );
         if let Some(answer) = &signature.answer {
             let component = |name: &str| json!({ "$ref": format!("#/components/schemas/{name}") });

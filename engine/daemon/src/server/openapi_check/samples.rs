@@ -10,21 +10,34 @@ use chrono::{DateTime, TimeZone, Utc};
 use futures_util::FutureExt;
 use serde::Serialize;
 use serde_json::{Value, json};
+use switchboard_guidance::flow::PendingAsk;
 use switchboard_import::{ErrorLogEntry, ImportSummary};
 use switchboard_model::diagnostic::Position;
 use switchboard_model::{Diagnostic, Severity};
 use switchboard_registry::{
     ContentHash, InvalidChange, LoadedChange, ScanReport, Status, WorkflowKind, WorkflowStatus,
 };
+use switchboard_runtime::RuntimeError;
+use switchboard_runtime::conversation::records::{
+    Author, CampaignLink, Escalation, OutboundMessage, Suggestion,
+};
+use switchboard_runtime::conversation::{
+    ConsentRecord, ConsentSource, ConversationRecord, ConversationState, EntryKind, OutboundStatus,
+    TimelineEntry,
+};
 use switchboard_runtime::events::RuntimeEvent;
 use switchboard_runtime::lifecycle::CampaignState;
 use switchboard_runtime::records::{
-    ListRecord, ListState, MessageRecord, MessageStatus, Outbound, Reason,
+    ListRecord, ListState, MessageRecord, MessageStatus, Outbound, Reason, RecipientStatus,
 };
 
 use crate::server::campaigns::{CampaignPage, CampaignView, WorkflowRef};
+use crate::server::conversations::{
+    ConversationPage, ConversationSummary, ConversationView, TimelineView,
+};
 use crate::server::error::ApiError;
 use crate::server::recipients::{RecipientPage, RecipientView, Stats, StepStats, Timeline};
+use crate::server::suppressions::{ChangeSummary, ConsentHistory, Rejected, SuppressionList};
 use crate::server::webhooks::WebhookAnswer;
 use crate::server::workflows::{Validation, WorkflowDetail};
 
@@ -175,6 +188,162 @@ fn list(with_window: bool) -> ListRecord {
     }
 }
 
+/// A conversation with every optional part (`full`) or none.
+fn conversation(id: u64, full: bool) -> ConversationRecord {
+    let suggestion = |rank: u32, answer: bool| Suggestion {
+        workflow: "support".into(),
+        text: "They ask about pricing".into(),
+        answer: answer.then(|| "Plans start at $10/month.".into()),
+        rank,
+    };
+    ConversationRecord {
+        id,
+        our_number: "+14165550100".into(),
+        contact: "+14165550001".into(),
+        provider: "twilio-main".into(),
+        state: if full {
+            ConversationState::Assigned
+        } else {
+            ConversationState::Open
+        },
+        queue: full.then(|| "billing".into()),
+        assignee: full.then(|| "ada".into()),
+        campaign: full.then(|| CampaignLink {
+            campaign: 1,
+            recipient: 0,
+            workflow_id: "promo".into(),
+        }),
+        tags: if full { vec!["vip".into()] } else { Vec::new() },
+        fields: if full {
+            json!({"plan": "pro", "seats": 3, "extras": {"sms": true}})
+                .as_object()
+                .cloned()
+                .unwrap_or_default()
+        } else {
+            serde_json::Map::new()
+        },
+        suggestions: if full {
+            vec![suggestion(1, true), suggestion(2, false)]
+        } else {
+            Vec::new()
+        },
+        flags: if full {
+            vec!["possible-opt-out".into()]
+        } else {
+            Vec::new()
+        },
+        pending_ask: full.then(|| PendingAsk {
+            workflow: "support".into(),
+            version: 2,
+            path: vec![3, 1, 0],
+            save_as: "plan".into(),
+            attempts_used: 1,
+            expires_at: Some(at(40)),
+        }),
+        escalation: full.then(|| Escalation {
+            at: at(50),
+            to: "supervisors".into(),
+            since: at(20),
+        }),
+        timezone: full.then(|| "America/Toronto".into()),
+        created_at: at(0),
+        last_activity_at: at(30),
+        last_inbound_at: full.then(|| at(20)),
+        last_agent_reply_at: full.then(|| at(25)),
+    }
+}
+
+fn outbound(author: Author, full: bool) -> EntryKind {
+    EntryKind::Outbound(OutboundMessage {
+        author,
+        text: "Plans start at $10/month.".into(),
+        media: if full {
+            vec!["https://example.com/a.png".into()]
+        } else {
+            Vec::new()
+        },
+        status: if full {
+            OutboundStatus::Failed
+        } else {
+            OutboundStatus::Queued
+        },
+        due_at: at(30),
+        provider_id: full.then(|| "SM2".into()),
+        error: full.then(|| "21610: unsubscribed".into()),
+        tries: u32::from(full),
+    })
+}
+
+/// One timeline entry of every kind (and every author), optional parts present and absent.
+fn timeline_entries() -> Vec<TimelineEntry> {
+    let kinds = vec![
+        EntryKind::Inbound {
+            text: "STOP".into(),
+            provider_message_id: "SM9".into(),
+            keyword: Some("STOP".into()),
+        },
+        EntryKind::Inbound {
+            text: "How much is it?".into(),
+            provider_message_id: "SM8".into(),
+            keyword: None,
+        },
+        EntryKind::Campaign {
+            campaign: 1,
+            recipient: 0,
+            step_id: "welcome".into(),
+            pc: 0,
+            attempt: 0,
+            text: "Hi Ada".into(),
+        },
+        outbound(
+            Author::Flow {
+                workflow: "support".into(),
+            },
+            true,
+        ),
+        outbound(
+            Author::Question {
+                workflow: "support".into(),
+            },
+            false,
+        ),
+        outbound(
+            Author::Agent {
+                agent: "ada".into(),
+            },
+            false,
+        ),
+        outbound(Author::Compliance, true),
+        EntryKind::Note {
+            agent: "ada".into(),
+            text: "Call them back on Monday".into(),
+        },
+        EntryKind::Event {
+            text: "routed to billing".into(),
+        },
+    ];
+    kinds
+        .into_iter()
+        .zip(1..)
+        .map(|(kind, seq)| TimelineEntry {
+            seq,
+            at: at(10),
+            kind,
+        })
+        .collect()
+}
+
+fn consent(opted_out: bool, how: ConsentSource, detail: &str) -> ConsentRecord {
+    ConsentRecord {
+        phone: "+14165550001".into(),
+        opted_out,
+        at: at(5),
+        how,
+        who: "ada".into(),
+        detail: detail.into(),
+    }
+}
+
 fn error_body(error: ApiError) -> Value {
     let body = error.into_response().into_body();
     let bytes = axum::body::to_bytes(body, usize::MAX)
@@ -268,7 +437,7 @@ pub fn samples() -> Vec<(&'static str, Value)> {
         first_line: first.then_some(2),
         first_list: first.then(|| "earlier".into()),
     };
-    vec![
+    let mut samples = vec![
         ("CampaignView", value(campaign(1, true))),
         ("CampaignView", value(campaign(2, false))),
         ("CampaignPage", value(page)),
@@ -327,12 +496,198 @@ pub fn samples() -> Vec<(&'static str, Value)> {
         ("RuntimeEvent", value(event_campaign)),
         ("RuntimeEvent", value(event_message(MessageStatus::Sending))),
         ("RuntimeEvent", value(event_message(MessageStatus::Sent))),
+        (
+            "RuntimeEvent",
+            value(RuntimeEvent::Recipient {
+                campaign: 1,
+                recipient: 0,
+                status: RecipientStatus::OptedOut,
+            }),
+        ),
+        (
+            "RuntimeEvent",
+            value(event_conversation(conversation(7, true))),
+        ),
+        (
+            "RuntimeEvent",
+            value(event_conversation(conversation(8, false))),
+        ),
+        (
+            "RuntimeEvent",
+            value(RuntimeEvent::ConversationMessage {
+                conversation: 7,
+                seq: 4,
+                status: OutboundStatus::Suppressed,
+                at: at(0),
+            }),
+        ),
         ("ScanReport", value(scan)),
         ("ScanReport", value(ScanReport::default())),
         ("Error", error_body(ApiError::not_found("no campaign 7"))),
         (
             "Error",
+            error_body(ApiError::from(RuntimeError::AssignedToOther {
+                conversation: 7,
+                assignee: "grace".into(),
+            })),
+        ),
+        (
+            "Error",
             error_body(ApiError::new(StatusCode::CONFLICT, "busy", "importing")),
+        ),
+        (
+            "MessageRecord",
+            value(MessageRecord {
+                outbound: Outbound {
+                    campaign: 0,
+                    recipient: 4,
+                    conversation: Some(7),
+                    ..message(MessageStatus::Sent, false).outbound
+                },
+                ..message(MessageStatus::Sent, true)
+            }),
+        ),
+    ];
+    samples.extend(conversation_samples());
+    samples.extend(suppression_samples());
+    samples
+}
+
+fn event_conversation(record: ConversationRecord) -> RuntimeEvent {
+    RuntimeEvent::Conversation {
+        conversation: record.id,
+        contact: record.contact,
+        state: record.state,
+        queue: record.queue,
+        assignee: record.assignee,
+        what: "assigned".into(),
+        campaign: record.campaign.map(|link| link.campaign),
+        at: at(0),
+    }
+}
+
+fn conversation_samples() -> Vec<(&'static str, Value)> {
+    let page = ConversationPage {
+        conversations: vec![
+            ConversationSummary {
+                record: conversation(7, true),
+                opted_out: true,
+            },
+            ConversationSummary {
+                record: conversation(8, false),
+                opted_out: false,
+            },
+        ],
+        total: 2,
+        page: 1,
+        per_page: 50,
+    };
+    let timeline = timeline_entries()
+        .into_iter()
+        .flat_map(|entry| {
+            // A campaign message with its status, and one whose record is gone.
+            let campaign = matches!(entry.kind, EntryKind::Campaign { .. });
+            let gone = campaign.then(|| TimelineView {
+                entry: entry.clone(),
+                status: None,
+            });
+            let status = campaign.then_some(MessageStatus::Delivered);
+            [Some(TimelineView { entry, status }), gone]
+        })
+        .flatten()
+        .collect();
+    let full = conversation(7, true);
+    let view = ConversationView {
+        guidance: full.suggestions.clone(),
+        opted_out: Some(consent(true, ConsentSource::Keyword, "STOP")),
+        timeline,
+        record: full,
+    };
+    let bare = ConversationView {
+        guidance: Vec::new(),
+        opted_out: None,
+        timeline: Vec::new(),
+        record: conversation(8, false),
+    };
+    let mut samples = vec![
+        ("ConversationPage", value(page)),
+        (
+            "ConversationPage",
+            value(ConversationPage {
+                conversations: Vec::new(),
+                total: 0,
+                page: 3,
+                per_page: 1,
+            }),
+        ),
+        ("ConversationView", value(view)),
+        ("ConversationView", value(bare)),
+    ];
+    samples.extend(
+        timeline_entries()
+            .into_iter()
+            .map(|entry| ("TimelineEntry", value(entry))),
+    );
+    samples
+}
+
+fn suppression_samples() -> Vec<(&'static str, Value)> {
+    let rejected = |line: u64, value: &str| Rejected {
+        line,
+        value: value.into(),
+        error: "`phone`: \"123\" is not a phone number (too short)".into(),
+    };
+    vec![
+        (
+            "ChangeSummary",
+            value(ChangeSummary {
+                changed: 2,
+                unchanged: 1,
+                rejected: vec![rejected(3, "123"), rejected(5, "")],
+            }),
+        ),
+        (
+            "ChangeSummary",
+            value(ChangeSummary {
+                changed: 0,
+                unchanged: 0,
+                rejected: Vec::new(),
+            }),
+        ),
+        (
+            "SuppressionList",
+            value(SuppressionList {
+                suppressions: vec![
+                    consent(true, ConsentSource::Keyword, "STOP"),
+                    consent(true, ConsentSource::Import, ""),
+                    consent(true, ConsentSource::Provider, "21610"),
+                ],
+            }),
+        ),
+        (
+            "SuppressionList",
+            value(SuppressionList {
+                suppressions: Vec::new(),
+            }),
+        ),
+        (
+            "ConsentHistory",
+            value(ConsentHistory {
+                phone: "+14165550001".into(),
+                opted_out: false,
+                history: vec![
+                    consent(true, ConsentSource::Keyword, "STOP"),
+                    consent(false, ConsentSource::Api, ""),
+                ],
+            }),
+        ),
+        (
+            "ConsentHistory",
+            value(ConsentHistory {
+                phone: "+14165550002".into(),
+                opted_out: false,
+                history: Vec::new(),
+            }),
         ),
     ]
 }

@@ -3,11 +3,13 @@
 //! statement of `router`, `.route`, `.nest`, layers) and panics on anything else, so a new
 //! construct is taught here rather than silently skipped.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// The handler modules' sources, by the name `router.rs` calls them with.
-const SOURCES: [(&str, &str); 7] = [
+const SOURCES: [(&str, &str); 9] = [
     ("campaigns", include_str!("../campaigns.rs")),
+    ("conversations", include_str!("../conversations.rs")),
+    ("suppressions", include_str!("../suppressions.rs")),
     ("lists", include_str!("../lists.rs")),
     ("recipients", include_str!("../recipients.rs")),
     ("workflows", include_str!("../workflows.rs")),
@@ -270,8 +272,11 @@ pub struct Signature {
     pub body_optional: bool,
     /// Whether it reads the raw body (`Bytes`, `Body`).
     pub raw_body: bool,
-    /// The `T` of the `Json<T>` it answers with.
+    /// The `T` of the `Json<T>` it answers with; for a handler that builds its `Response`,
+    /// the `T` of the `Json(T { .. })` in it.
     pub answer: Option<String>,
+    /// The media types of its success answer (none for a 204).
+    pub content: BTreeSet<String>,
     /// Its success status.
     pub status: &'static str,
 }
@@ -294,7 +299,8 @@ pub fn generic_argument(haystack: &str, marker: &str) -> Option<String> {
 }
 
 /// `source` with the insides of comments, string and char literals blanked, so brackets in
-/// them do not count.
+/// them do not count. Each blanked character becomes as many spaces as its UTF-8 length: an
+/// index into the result is an index into `source`.
 fn code_only(source: &str) -> String {
     let chars: Vec<char> = source.chars().collect();
     let mut out = String::with_capacity(source.len());
@@ -327,22 +333,75 @@ fn code_only(source: &str) -> String {
             continue;
         };
         let end = end.min(chars.len());
-        out.extend(std::iter::repeat_n(' ', end - i));
+        let bytes = chars[i..end].iter().map(|c| c.len_utf8()).sum();
+        out.extend(std::iter::repeat_n(' ', bytes));
         i = end;
     }
     out
 }
 
+/// The media types among the string literals of `code` (`"text/csv; charset=utf-8"` is
+/// `text/csv`).
+fn media_types(code: &str) -> BTreeSet<String> {
+    const TOP: [&str; 8] = [
+        "application",
+        "text",
+        "image",
+        "audio",
+        "video",
+        "multipart",
+        "font",
+        "model",
+    ];
+    tokens(code)
+        .into_iter()
+        .filter_map(|token| match token {
+            Token::Str(text) => {
+                let essence = text
+                    .split(';')
+                    .next()
+                    .unwrap_or_default()
+                    .trim()
+                    .to_string();
+                let (top, sub) = essence.split_once('/')?;
+                let word = |c: char| c.is_ascii_alphanumeric() || "+-.".contains(c);
+                (TOP.contains(&top) && !sub.is_empty() && sub.chars().all(word)).then_some(essence)
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+/// The `T` of the `Json(T { .. })`s `code` builds, if any (all the same `T`).
+fn built_json(code: &str, handler: &str) -> Option<String> {
+    let mut found: BTreeSet<String> = BTreeSet::new();
+    for (at, _) in code.match_indices("Json(") {
+        let rest = code[at + "Json(".len()..].trim_start();
+        let name: String = rest
+            .chars()
+            .take_while(|c| c.is_alphanumeric() || *c == '_')
+            .collect();
+        let built = rest[name.len()..].trim_start().starts_with('{');
+        if built && name.starts_with(|c: char| c.is_ascii_uppercase()) {
+            found.insert(name);
+        }
+    }
+    assert!(
+        found.len() <= 1,
+        "{handler} answers JSON of several types: {found:?}; teach openapi_check"
+    );
+    found.pop_first()
+}
+
 /// What the source of `handler` (`module::function`) declares.
 pub fn signature(handler: &str) -> Signature {
     let (module, function) = handler.split_once("::").unwrap_or(("router", handler));
-    let source = &code_only(
-        SOURCES
-            .iter()
-            .find(|(name, _)| *name == module)
-            .unwrap_or_else(|| panic!("teach openapi_check where `{module}` is"))
-            .1,
-    );
+    let raw = SOURCES
+        .iter()
+        .find(|(name, _)| *name == module)
+        .unwrap_or_else(|| panic!("teach openapi_check where `{module}` is"))
+        .1;
+    let source = &code_only(raw);
     let marker = format!("async fn {function}(");
     let at = source.find(&marker).expect("the handler") + marker.len();
     let close = |open: char, close: char, from: usize| {
@@ -360,20 +419,45 @@ pub fn signature(handler: &str) -> Signature {
     let params = &source[at..params_end];
     let body_open = params_end + source[params_end..].find('{').expect("a body") + 1;
     let answer_type = &source[params_end..body_open];
-    let body = &source[body_open..close('{', '}', body_open)];
+    let body_close = close('{', '}', body_open);
+    let body = &source[body_open..body_close];
+    // `AppState::created` answers 201 with the campaign's view.
+    let status = if body.contains("StatusCode::CREATED") || body.contains("state.created(") {
+        "201"
+    } else if body.contains("StatusCode::ACCEPTED") {
+        "202"
+    } else if body.contains("Ok(StatusCode::NO_CONTENT)") {
+        "204"
+    } else {
+        "200"
+    };
+    let mut answer = generic_argument(answer_type, "Json<");
+    let content: BTreeSet<String> = if status == "204" {
+        BTreeSet::new()
+    } else if answer.is_some() {
+        BTreeSet::from(["application/json".to_string()])
+    } else if answer_type.contains("Sse<") {
+        BTreeSet::from(["text/event-stream".to_string()])
+    } else if answer_type.contains("Response") {
+        // A handler that builds its answer: the media types it names, and JSON if it builds
+        // a `Json`.
+        answer = built_json(body, handler);
+        let mut types = media_types(&raw[body_open..body_close]);
+        if body.contains("Json(") {
+            types.insert("application/json".to_string());
+        }
+        assert!(!types.is_empty(), "{handler}: what does it answer?");
+        types
+    } else {
+        panic!("teach openapi_check what {handler} answers: {answer_type}")
+    };
     Signature {
         query: generic_argument(params, "Query<"),
         json_body: generic_argument(params, "Json<"),
         body_optional: params.contains("Option<Json<"),
         raw_body: params.contains(": Bytes") || params.contains(": Body"),
-        answer: generic_argument(answer_type, "Json<"),
-        // `AppState::created` answers 201 with the campaign's view.
-        status: if body.contains("StatusCode::CREATED") || body.contains("state.created(") {
-            "201"
-        } else if body.contains("Ok(StatusCode::NO_CONTENT)") {
-            "204"
-        } else {
-            "200"
-        },
+        answer,
+        content,
+        status,
     }
 }
