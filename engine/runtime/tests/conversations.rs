@@ -11,7 +11,7 @@ use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 use switchboard_guidance::flow::FlowSet;
 use switchboard_model::Workflow;
 use switchboard_runtime::conversation::inbound::InboundMessage;
-use switchboard_runtime::conversation::records::{Author, OutboundMessage};
+use switchboard_runtime::conversation::records::{Author, ConsentSource, OutboundMessage};
 use switchboard_runtime::conversation::store::{Wake, WakeKind};
 use switchboard_runtime::conversation::{
     ConversationRecord, ConversationState, EntryKind, OutboundStatus, TimelineEntry,
@@ -39,14 +39,36 @@ struct Harness {
     inbound: u32,
 }
 
+/// A manual clock read with a constant sub-millisecond offset, as the system clock's
+/// nanoseconds are: the engine's instants then fall between the milliseconds of timer keys.
+#[derive(Debug)]
+struct FineClock {
+    manual: ManualClock,
+    offset: TimeDelta,
+}
+
+impl Clock for FineClock {
+    fn now(&self) -> DateTime<Utc> {
+        self.manual.now() + self.offset
+    }
+}
+
 impl Harness {
     fn new(now: DateTime<Utc>, flows: &[&str]) -> Self {
+        Self::with_offset(now, flows, TimeDelta::zero())
+    }
+
+    /// A harness whose engine reads the clock `offset` (under a millisecond) late.
+    fn with_offset(now: DateTime<Utc>, flows: &[&str], offset: TimeDelta) -> Self {
         let clock = ManualClock::new(now);
         let store = Store::temporary().expect("store");
         let provider = Arc::new(ScriptedProvider::new());
         let mut runtime = Runtime::open(
             store.clone(),
-            Arc::new(clock.clone()),
+            Arc::new(FineClock {
+                manual: clock.clone(),
+                offset,
+            }),
             provider.clone(),
             RuntimeConfig::default(),
         )
@@ -319,4 +341,76 @@ fn a_message_interrupted_inside_the_provider_call_becomes_unknown() {
     h.run_until(at(12, 1));
     assert_eq!(h.provider.calls_to(BO), 0, "never sent again blind");
     assert_eq!(h.outbound(BO)[0].status, OutboundStatus::Unknown);
+}
+
+#[test]
+fn escalations_and_question_timeouts_happen_on_a_clock_finer_than_milliseconds() {
+    // The system clock has nanoseconds; wake-up keys keep milliseconds. An escalation or a
+    // question timeout planned at a sub-millisecond instant must still be recognised when its
+    // wake-up comes back from the key (it once looked "replaced", and never happened).
+    let flow = "kind: conversation\nid: sales\ntrigger: { keywords: [price] }\nsteps:\n  - route: { queue: sales, escalate_after: 15m, escalate_to: leads }\n  - ask: { question: How many seats?, save_as: seats, timeout: 10m }\n  - tag: asked\n";
+    let mut h = Harness::with_offset(at(12, 0), &[flow], TimeDelta::nanoseconds(456_789));
+    h.text(ANA, "What is the price?");
+    assert!(h.conversation(ANA).pending_ask.is_some());
+    h.run_until(at(12, 20));
+    let conversation = h.conversation(ANA);
+    assert_eq!(conversation.queue.as_deref(), Some("leads"), "escalated");
+    assert!(conversation.escalation.is_none());
+    assert!(conversation.pending_ask.is_none(), "the question timed out");
+    assert_eq!(
+        conversation.tags,
+        ["asked"],
+        "the flow went on after the ask"
+    );
+}
+
+#[test]
+fn a_number_twice_in_one_consent_batch_changes_once() {
+    let mut h = Harness::new(at(12, 0), &[]);
+    let rows = [ANA, BO, ANA].map(|phone| (phone.to_string(), String::new()));
+    let summary = h
+        .runtime
+        .record_consents(&rows, true, ConsentSource::Api, "ops")
+        .expect("recorded");
+    assert_eq!((summary.changed, summary.unchanged), (2, 1));
+    assert_eq!(h.store.consent_history(ANA).expect("history").len(), 2);
+    let summary = h
+        .runtime
+        .record_consents(&rows, false, ConsentSource::Api, "ops")
+        .expect("recorded");
+    assert_eq!((summary.changed, summary.unchanged), (2, 1));
+    assert!(!h.store.is_suppressed(ANA).expect("read"));
+}
+
+#[test]
+fn closing_a_conversation_ends_its_pending_question() {
+    let flow = "kind: conversation\nid: size\ntrigger: { keywords: [quote] }\nsteps:\n  - ask:\n      question: How many seats?\n      save_as: seats\n      timeout: 1h\n  - reply: Thanks, a quote follows.\n";
+    let mut h = Harness::new(at(12, 0), &[flow]);
+    let id = h.text(ANA, "Can I get a quote?");
+    h.runtime.close_conversation(id, "dana").expect("close");
+    assert!(h.conversation(ANA).pending_ask.is_none());
+    // The next message is a new topic, and the question's timeout runs nothing.
+    h.text(ANA, "12 of us, by the way");
+    h.run_until(at(14, 0));
+    let conversation = h.conversation(ANA);
+    assert!(conversation.fields.is_empty(), "{:?}", conversation.fields);
+    let texts: Vec<String> = h.outbound(ANA).into_iter().map(|m| m.text).collect();
+    assert_eq!(texts, ["How many seats?"]);
+}
+
+#[test]
+fn a_higher_priority_flow_s_route_is_not_overridden_by_a_lower_one() {
+    let compliance = "kind: conversation\nid: careful\npriority: 100\ntrigger: { regex: '(?i)stop' }\nsteps:\n  - route: compliance\n";
+    let sales = "kind: conversation\nid: sales\npriority: 10\ntrigger: { keywords: [price] }\nsteps:\n  - route: sales\n  - tag: pricing\n";
+    let mut h = Harness::new(at(12, 0), &[sales, compliance]);
+    h.text(ANA, "stop sending me the price list");
+    let conversation = h.conversation(ANA);
+    assert_eq!(conversation.queue.as_deref(), Some("compliance"));
+    assert_eq!(
+        conversation.tags,
+        ["pricing"],
+        "the lower flow's other steps still run"
+    );
+    assert!(h.timeline(ANA).iter().any(|e| matches!(&e.kind,
+        EntryKind::Event { text } if text.contains("sales would route to sales; careful"))));
 }

@@ -110,7 +110,11 @@ pub async fn list(
         queue: query.queue,
         state: query.state.as_deref().map(parse_state).transpose()?,
         assignee: query.assignee,
-        contact: query.contact,
+        contact: query
+            .contact
+            .as_deref()
+            .map(|contact| e164(contact, "contact"))
+            .transpose()?,
         campaign: query.campaign,
     };
     let per_page = query.per_page.unwrap_or(50).clamp(1, 500);

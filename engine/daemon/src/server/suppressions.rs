@@ -168,7 +168,14 @@ pub async fn import(
     let mut rows = Vec::new();
     let mut rejected = Vec::new();
     for (index, record) in reader.records().enumerate() {
-        let line = index as u64 + 2;
+        // The line the row starts on, as an editor shows it: the reader skips blank lines and
+        // a quoted value may span lines, so counting rows would name the wrong line after
+        // either. (The count is only a fallback for an error that carries no position.)
+        let position = match &record {
+            Ok(record) => record.position(),
+            Err(error) => error.position(),
+        };
+        let line = position.map_or(index as u64 + 2, csv::Position::line);
         match record {
             Ok(record) => rows.push((
                 line,

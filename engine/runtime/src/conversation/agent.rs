@@ -20,6 +20,7 @@ impl Runtime {
             events: self.pending_events(),
             now: self.clock.now(),
             what: "updated",
+            routed_by: None,
         })
     }
 
@@ -120,7 +121,8 @@ impl Runtime {
         Ok(entry)
     }
 
-    /// Closes the conversation; a new message from the contact reopens it.
+    /// Closes the conversation (its planned escalation and a flow's pending question end with
+    /// it); a new message from the contact reopens it.
     pub fn close_conversation(
         &mut self,
         id: ConversationId,
@@ -131,6 +133,11 @@ impl Runtime {
         if turn.conversation.state != ConversationState::Closed {
             turn.conversation.state = ConversationState::Closed;
             turn.conversation.escalation = None;
+            // A flow's question ends with the conversation too: kept, the contact's next
+            // message (which reopens it, as a new topic) would be taken as the answer, and its
+            // timeout would run the rest of the flow — even automatic replies — in a
+            // conversation the agent had closed.
+            turn.conversation.pending_ask = None;
             turn.what = "closed";
             self.note_event(&mut turn, &format!("closed by {agent}"))?;
         }

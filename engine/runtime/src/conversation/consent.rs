@@ -2,6 +2,8 @@
 //! CLI), a suppression list import. Each is kept in the consent log with who, when and how;
 //! the suppression list is the numbers whose latest record is an opt-out.
 
+use std::collections::HashSet;
+
 use super::records::{ConsentRecord, ConsentSource};
 use crate::engine::{Runtime, RuntimeError};
 use crate::store::Changes;
@@ -28,14 +30,24 @@ impl Runtime {
     ) -> Result<ConsentSummary, RuntimeError> {
         let now = self.clock.now();
         let mut summary = ConsentSummary::default();
+        // Numbers this call has recorded already: the same number twice in one batch ("+1416…"
+        // and "(416) …" normalise alike) changes once. The store does not tell, as the chunk
+        // is not committed yet when its next row is looked at.
+        let mut recorded = HashSet::new();
         for chunk in phones.chunks(self.config.batch_size.max(1)) {
             let mut changes = Changes::new();
             for (phone, detail) in chunk {
-                if self.store.is_suppressed(phone)? == opted_out {
+                let before = if recorded.contains(phone.as_str()) {
+                    opted_out
+                } else {
+                    self.store.is_suppressed(phone)?
+                };
+                if before == opted_out {
                     summary.unchanged += 1;
                 } else {
                     summary.changed += 1;
                 }
+                recorded.insert(phone.as_str());
                 let record = ConsentRecord {
                     phone: phone.clone(),
                     opted_out,

@@ -28,7 +28,7 @@ use super::store::{Wake, WakeKind};
 use crate::engine::{Runtime, RuntimeError};
 use crate::events::Pending;
 use crate::records::{CampaignId, RecipientSeq};
-use crate::store::Changes;
+use crate::store::{Changes, instant_key};
 
 /// A message from a contact, as a provider's webhook told it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -58,6 +58,33 @@ pub struct InboundReport {
     pub flows: Vec<String>,
 }
 
+/// What a flow sees of a conversation, owned, so a [`Message`] can borrow it.
+struct FlowInput {
+    contact: Map<String, Value>,
+    tags: Vec<String>,
+    campaign_workflow: Option<String>,
+    state: &'static str,
+    queue: Option<String>,
+    assignee: Option<String>,
+}
+
+impl FlowInput {
+    fn message<'a>(&'a self, text: &'a str, now: DateTime<Utc>) -> Message<'a> {
+        Message {
+            text,
+            now,
+            campaign_workflow: self.campaign_workflow.as_deref(),
+            contact: &self.contact,
+            conversation: ConversationView {
+                state: self.state,
+                queue: self.queue.as_deref(),
+                assignee: self.assignee.as_deref(),
+                tags: &self.tags,
+            },
+        }
+    }
+}
+
 /// A conversation being changed, with what goes to the store and the live events.
 pub(crate) struct Turn {
     pub(crate) conversation: ConversationRecord,
@@ -66,6 +93,9 @@ pub(crate) struct Turn {
     pub(crate) now: DateTime<Utc>,
     /// Why the conversation changed, for the live event.
     pub(crate) what: &'static str,
+    /// The flow that routed it in this turn: flows run highest priority first, and a later
+    /// (lower priority) flow's `route` does not override it.
+    pub(crate) routed_by: Option<String>,
 }
 
 impl Runtime {
@@ -178,6 +208,7 @@ impl Runtime {
             events: self.pending_events(),
             now,
             what: "updated",
+            routed_by: None,
         })
     }
 
@@ -335,6 +366,21 @@ impl Runtime {
         Ok(())
     }
 
+    /// What flows see of a conversation.
+    fn flow_input(&self, conversation: &ConversationRecord) -> Result<FlowInput, RuntimeError> {
+        Ok(FlowInput {
+            contact: self.contact_fields(conversation)?,
+            tags: conversation.tags.clone(),
+            campaign_workflow: conversation
+                .campaign
+                .as_ref()
+                .map(|link| link.workflow_id.clone()),
+            state: conversation.state.as_str(),
+            queue: conversation.queue.clone(),
+            assignee: conversation.assignee.clone(),
+        })
+    }
+
     /// The contact fields flows see: the campaign recipient's columns, then saved fields.
     fn contact_fields(
         &self,
@@ -361,28 +407,8 @@ impl Runtime {
         if self.flows.is_empty() && turn.conversation.pending_ask.is_none() {
             return Ok(Vec::new());
         }
-        let contact = self.contact_fields(&turn.conversation)?;
-        let tags = turn.conversation.tags.clone();
-        let campaign_workflow = turn
-            .conversation
-            .campaign
-            .as_ref()
-            .map(|link| link.workflow_id.clone());
-        let state = turn.conversation.state.as_str();
-        let queue = turn.conversation.queue.clone();
-        let assignee = turn.conversation.assignee.clone();
-        let message = Message {
-            text,
-            now: turn.now,
-            campaign_workflow: campaign_workflow.as_deref(),
-            contact: &contact,
-            conversation: ConversationView {
-                state,
-                queue: queue.as_deref(),
-                assignee: assignee.as_deref(),
-                tags: &tags,
-            },
-        };
+        let input = self.flow_input(&turn.conversation)?;
+        let message = input.message(text, turn.now);
         let mut outcomes: Vec<(String, Outcome)> = Vec::new();
         let mut errors = Vec::new();
         if let Some(pending) = turn.conversation.pending_ask.take() {
@@ -442,6 +468,14 @@ impl Runtime {
                     escalate_after,
                     escalate_to,
                 } => {
+                    if let Some(first) = turn.routed_by.as_deref().filter(|f| *f != flow) {
+                        let why = format!(
+                            "{flow} would route to {queue}; {first} (higher priority) already routed it"
+                        );
+                        self.note_event(turn, &why)?;
+                        continue;
+                    }
+                    turn.routed_by = Some(flow.to_string());
                     self.route(turn, &queue, &format!("routed to {queue} by {flow}"))?;
                     if let (Some(after), Some(to)) = (escalate_after, escalate_to) {
                         let at = turn.now
@@ -538,6 +572,7 @@ impl Runtime {
             events: self.pending_events(),
             now,
             what: "updated",
+            routed_by: None,
         };
         turn.changes.remove_wake(wake);
         match wake.kind {
@@ -552,7 +587,7 @@ impl Runtime {
         let Some(escalation) = turn.conversation.escalation.clone() else {
             return Ok(());
         };
-        if escalation.at != wake.at {
+        if !planned_for(escalation.at, wake) {
             return Ok(()); // a later routing replaced it
         }
         turn.conversation.escalation = None;
@@ -579,31 +614,12 @@ impl Runtime {
         let Some(pending) = turn.conversation.pending_ask.clone() else {
             return Ok(());
         };
-        if pending.expires_at != Some(wake.at) {
-            return Ok(());
+        if !pending.expires_at.is_some_and(|at| planned_for(at, wake)) {
+            return Ok(()); // answered, or asked again since
         }
         turn.conversation.pending_ask = None;
-        let contact = self.contact_fields(&turn.conversation)?;
-        let tags = turn.conversation.tags.clone();
-        let campaign_workflow = turn
-            .conversation
-            .campaign
-            .as_ref()
-            .map(|link| link.workflow_id.clone());
-        let queue = turn.conversation.queue.clone();
-        let assignee = turn.conversation.assignee.clone();
-        let message = Message {
-            text: "",
-            now: turn.now,
-            campaign_workflow: campaign_workflow.as_deref(),
-            contact: &contact,
-            conversation: ConversationView {
-                state: turn.conversation.state.as_str(),
-                queue: queue.as_deref(),
-                assignee: assignee.as_deref(),
-                tags: &tags,
-            },
-        };
+        let input = self.flow_input(&turn.conversation)?;
+        let message = input.message("", turn.now);
         let outcome = self.flows.expire(&pending, &message);
         self.note_event(
             turn,
@@ -617,4 +633,13 @@ impl Runtime {
             ),
         }
     }
+}
+
+/// Whether a wake-up is the one planned for the instant `planned` (an escalation's, a pending
+/// question's). The wake-up comes back from its key, which keeps milliseconds (`instant_key`),
+/// while the record keeps the clock's nanoseconds: comparing the instants themselves, every
+/// wake-up planned on the system clock looked replaced, and no escalation or question timeout
+/// ever happened. So they are compared as keys.
+fn planned_for(planned: DateTime<Utc>, wake: &Wake) -> bool {
+    instant_key(planned) == instant_key(wake.at)
 }

@@ -165,8 +165,10 @@ pub enum Author {
 }
 
 impl Author {
-    /// Whether the message goes out even to an opted-out number: only the one confirmation
-    /// of an opt-out, which carriers expect.
+    /// Whether the message goes out even to an opted-out number, and at once whatever the
+    /// quiet hours: the engine's compliance answers only — the one confirmation of an opt-out
+    /// and the answer to HELP, which carriers expect from every sender (an opt-in
+    /// confirmation goes to a number that is no longer suppressed anyway).
     pub fn exempt_from_opt_out(&self) -> bool {
         matches!(self, Author::Compliance)
     }
