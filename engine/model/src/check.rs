@@ -324,24 +324,6 @@ pub fn campaign_saved_names(steps: &[CampaignStep], names: &mut BTreeSet<String>
     }
 }
 
-fn conversation_saved_names(steps: &[ConversationStep], names: &mut BTreeSet<String>) {
-    for step in steps {
-        match step {
-            ConversationStep::Ask(ask) => {
-                names.insert(ask.save_as.clone());
-            }
-            ConversationStep::Save(save) => {
-                names.insert(save.field.clone());
-            }
-            ConversationStep::Branch(branch) => {
-                conversation_saved_names(&branch.then, names);
-                conversation_saved_names(&branch.otherwise, names);
-            }
-            _ => {}
-        }
-    }
-}
-
 struct CampaignChecker<'a> {
     campaign: &'a CampaignWorkflow,
     context: Context<'a>,
@@ -594,7 +576,7 @@ struct ConversationChecker<'a> {
 impl<'a> ConversationChecker<'a> {
     fn new(conversation: &'a ConversationWorkflow, engine: &'a ExprEngine) -> Self {
         let mut saved = BTreeSet::new();
-        conversation_saved_names(&conversation.steps, &mut saved);
+        crate::conversation::saved_names(&conversation.steps, &mut saved);
         let context = Context::new(
             engine,
             CONVERSATION_SCOPE,

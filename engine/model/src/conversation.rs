@@ -199,3 +199,23 @@ pub struct Ask {
 fn default_ask_attempts() -> u32 {
     3
 }
+
+/// Names every `ask` and `save` of `steps` stores, anywhere (inside branches too): the fields
+/// a conversation flow may read back.
+pub fn saved_names(steps: &[ConversationStep], names: &mut std::collections::BTreeSet<String>) {
+    for step in steps {
+        match step {
+            ConversationStep::Ask(ask) => {
+                names.insert(ask.save_as.clone());
+            }
+            ConversationStep::Save(save) => {
+                names.insert(save.field.clone());
+            }
+            ConversationStep::Branch(branch) => {
+                saved_names(&branch.then, names);
+                saved_names(&branch.otherwise, names);
+            }
+            _ => {}
+        }
+    }
+}

@@ -93,7 +93,7 @@ impl Flow {
         version: u64,
     ) -> Result<Self, FlowError> {
         let mut saved = BTreeSet::new();
-        saved_names(&workflow.steps, &mut saved);
+        switchboard_model::conversation::saved_names(&workflow.steps, &mut saved);
         let saved_names: Vec<String> = saved.into_iter().collect();
         let mut compiler = Compiler {
             engine,
@@ -138,25 +138,6 @@ pub(super) fn locate_ask<'s>(steps: &'s [Step], path: &[u32]) -> Option<(&'s Ste
         (Kind::Branch { then, .. }, [0, rest @ ..]) => locate_ask(then, rest),
         (Kind::Branch { otherwise, .. }, [1, rest @ ..]) => locate_ask(otherwise, rest),
         _ => None,
-    }
-}
-
-/// Names every `ask` and `save` stores, anywhere in the steps (the checker's rule).
-fn saved_names(steps: &[ConversationStep], names: &mut BTreeSet<String>) {
-    for step in steps {
-        match step {
-            ConversationStep::Ask(ask) => {
-                names.insert(ask.save_as.clone());
-            }
-            ConversationStep::Save(save) => {
-                names.insert(save.field.clone());
-            }
-            ConversationStep::Branch(branch) => {
-                saved_names(&branch.then, names);
-                saved_names(&branch.otherwise, names);
-            }
-            _ => {}
-        }
     }
 }
 
