@@ -78,10 +78,15 @@ pub enum CampaignCommand {
 
 /// Runs one client command.
 pub fn run(server: &ServerArgs, command: &CampaignCommand) -> anyhow::Result<()> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
+    block_on(execute(server, command))
+}
+
+/// Runs a client command's future on a small runtime of its own (the CLI is synchronous).
+pub fn block_on(work: impl std::future::Future<Output = anyhow::Result<()>>) -> anyhow::Result<()> {
+    tokio::runtime::Builder::new_current_thread()
         .enable_all()
-        .build()?;
-    runtime.block_on(execute(server, command))
+        .build()?
+        .block_on(work)
 }
 
 async fn execute(server: &ServerArgs, command: &CampaignCommand) -> anyhow::Result<()> {
@@ -252,18 +257,7 @@ impl Client {
 
     /// Sends a request made by [`Client::get`] or [`Client::post`]; the answer's JSON.
     pub async fn send(&self, request: reqwest::RequestBuilder) -> anyhow::Result<Value> {
-        let response = request
-            .send()
-            .await
-            .with_context(|| format!("cannot reach the daemon at {}", self.base))?;
-        let status = response.status();
-        let body: Value = response.json().await.unwrap_or(Value::Null);
-        if !status.is_success() {
-            let message = body["error"]["message"]
-                .as_str()
-                .map_or_else(|| body.to_string(), str::to_string);
-            bail!("{status}: {message}");
-        }
-        Ok(body)
+        let text = self.send_text(request).await?;
+        Ok(serde_json::from_str(&text).unwrap_or(Value::Null))
     }
 }

@@ -160,6 +160,17 @@ enum OutputFormat {
 /// Exit status of a usage error (bad arguments, missing path), as clap uses too.
 const EXIT_USAGE: u8 = 2;
 
+/// Success, or the error on standard error and exit status 1.
+fn exit_code(result: anyhow::Result<()>) -> ExitCode {
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("switchboard: {error:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
@@ -176,13 +187,13 @@ fn main() -> ExitCode {
             from,
             replies,
             format,
-        } => match simulate::run(&workflow, &recipients, from, replies.as_deref(), format) {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(error) => {
-                eprintln!("switchboard: {error:#}");
-                ExitCode::from(1)
-            }
-        },
+        } => exit_code(simulate::run(
+            &workflow,
+            &recipients,
+            from,
+            replies.as_deref(),
+            format,
+        )),
         Command::Import(args) => match import::run(&args) {
             Ok(import::ImportOutcome::Imported) => ExitCode::SUCCESS,
             Ok(import::ImportOutcome::Refused) => ExitCode::from(1),
@@ -192,34 +203,12 @@ fn main() -> ExitCode {
                 ExitCode::from(1)
             }
         },
-        Command::Run(args) => match run_daemon(args) {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(error) => {
-                eprintln!("switchboard: {error:#}");
-                ExitCode::from(1)
-            }
-        },
-        Command::Demo(args) => match demo::run(&args) {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(error) => {
-                eprintln!("switchboard: {error:#}");
-                ExitCode::from(1)
-            }
-        },
-        Command::Campaign { server, command } => match client::run(&server, &command) {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(error) => {
-                eprintln!("switchboard: {error:#}");
-                ExitCode::from(1)
-            }
-        },
-        Command::Suppression { server, command } => match suppression_cli::run(&server, &command) {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(error) => {
-                eprintln!("switchboard: {error:#}");
-                ExitCode::from(1)
-            }
-        },
+        Command::Run(args) => exit_code(run_daemon(args)),
+        Command::Demo(args) => exit_code(demo::run(&args)),
+        Command::Campaign { server, command } => exit_code(client::run(&server, &command)),
+        Command::Suppression { server, command } => {
+            exit_code(suppression_cli::run(&server, &command))
+        }
         Command::TokenHash { token } => {
             let token = match token {
                 Some(token) => token,

@@ -60,10 +60,7 @@ pub enum SuppressionCommand {
 
 /// Runs one suppression command.
 pub fn run(server: &ServerArgs, command: &SuppressionCommand) -> anyhow::Result<()> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
-    runtime.block_on(execute(server, command))
+    crate::client::block_on(execute(server, command))
 }
 
 async fn execute(server: &ServerArgs, command: &SuppressionCommand) -> anyhow::Result<()> {
