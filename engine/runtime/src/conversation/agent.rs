@@ -9,19 +9,20 @@ use super::records::{
 use crate::engine::{Runtime, RuntimeError};
 
 impl Runtime {
-    fn agent_turn(&self, id: ConversationId) -> Result<Turn, RuntimeError> {
+    /// Loads conversation `id`, lets `change` work on it, commits and announces it: the
+    /// conversation as committed, and what `change` returned.
+    fn change_conversation<T>(
+        &mut self,
+        id: ConversationId,
+        change: impl FnOnce(&Self, &mut Turn) -> Result<T, RuntimeError>,
+    ) -> Result<(ConversationRecord, T), RuntimeError> {
         let conversation = self
             .store
             .conversation(id)?
             .ok_or(RuntimeError::NoConversation(id))?;
-        Ok(Turn {
-            conversation,
-            changes: crate::store::Changes::new(),
-            events: self.pending_events(),
-            now: self.clock.now(),
-            what: "updated",
-            routed_by: None,
-        })
+        let mut turn = self.turn(conversation, self.clock.now());
+        let answer = change(self, &mut turn)?;
+        Ok((self.finish_turn(turn)?, answer))
     }
 
     /// The agent takes the conversation. Refused when another agent has it.
@@ -31,20 +32,19 @@ impl Runtime {
         agent: &str,
     ) -> Result<ConversationRecord, RuntimeError> {
         let agent = non_empty(agent, "agent")?;
-        let mut turn = self.agent_turn(id)?;
-        if let Some(assignee) = &turn.conversation.assignee
-            && assignee != agent
-            && turn.conversation.state == ConversationState::Assigned
-        {
-            return Err(RuntimeError::AssignedToOther {
-                conversation: id,
-                assignee: assignee.clone(),
-            });
-        }
-        self.give_to(&mut turn, agent, &format!("claimed by {agent}"))?;
-        let record = turn.conversation.clone();
-        self.finish_turn(turn)?;
-        Ok(record)
+        self.change_conversation(id, |runtime, turn| {
+            if let Some(assignee) = &turn.conversation.assignee
+                && assignee != agent
+                && turn.conversation.state == ConversationState::Assigned
+            {
+                return Err(RuntimeError::AssignedToOther {
+                    conversation: id,
+                    assignee: assignee.clone(),
+                });
+            }
+            runtime.give_to(turn, agent, &format!("claimed by {agent}"))
+        })
+        .map(|(record, ())| record)
     }
 
     /// Assigns the conversation to an agent (by a supervisor, or handing it over).
@@ -55,11 +55,10 @@ impl Runtime {
         by: &str,
     ) -> Result<ConversationRecord, RuntimeError> {
         let agent = non_empty(agent, "agent")?;
-        let mut turn = self.agent_turn(id)?;
-        self.give_to(&mut turn, agent, &format!("assigned to {agent} by {by}"))?;
-        let record = turn.conversation.clone();
-        self.finish_turn(turn)?;
-        Ok(record)
+        self.change_conversation(id, |runtime, turn| {
+            runtime.give_to(turn, agent, &format!("assigned to {agent} by {by}"))
+        })
+        .map(|(record, ())| record)
     }
 
     fn give_to(&self, turn: &mut Turn, agent: &str, why: &str) -> Result<(), RuntimeError> {
@@ -80,23 +79,24 @@ impl Runtime {
     ) -> Result<TimelineEntry, RuntimeError> {
         let agent = non_empty(agent, "agent")?;
         let text = non_empty(text, "text")?;
-        let mut turn = self.agent_turn(id)?;
-        if self.store.is_suppressed(&turn.conversation.contact)? {
-            return Err(RuntimeError::OptedOut(turn.conversation.contact.clone()));
-        }
-        if turn.conversation.assignee.is_none()
-            || turn.conversation.state == ConversationState::Closed
-        {
-            self.give_to(&mut turn, agent, &format!("claimed by {agent} (replied)"))?;
-        }
-        turn.conversation.last_agent_reply_at = Some(turn.now);
-        let author = Author::Agent {
-            agent: agent.to_string(),
-        };
-        let entry = self.queue_outbound(&mut turn, author, text.to_string(), Vec::new())?;
-        turn.what = "agent_reply";
-        self.finish_turn(turn)?;
-        Ok(entry)
+        self.change_conversation(id, |runtime, turn| {
+            if runtime.store.is_suppressed(&turn.conversation.contact)? {
+                return Err(RuntimeError::OptedOut(turn.conversation.contact.clone()));
+            }
+            if turn.conversation.assignee.is_none()
+                || turn.conversation.state == ConversationState::Closed
+            {
+                runtime.give_to(turn, agent, &format!("claimed by {agent} (replied)"))?;
+            }
+            turn.conversation.last_agent_reply_at = Some(turn.now);
+            let author = Author::Agent {
+                agent: agent.to_string(),
+            };
+            let entry = runtime.queue_outbound(turn, author, text.to_string(), Vec::new())?;
+            turn.what = "agent_reply";
+            Ok(entry)
+        })
+        .map(|(_, entry)| entry)
     }
 
     /// A note for the other agents (never sent to the contact).
@@ -108,17 +108,17 @@ impl Runtime {
     ) -> Result<TimelineEntry, RuntimeError> {
         let agent = non_empty(agent, "agent")?;
         let text = non_empty(text, "text")?;
-        let mut turn = self.agent_turn(id)?;
-        let entry = self.append(
-            &mut turn,
-            EntryKind::Note {
-                agent: agent.to_string(),
-                text: text.to_string(),
-            },
-        )?;
-        turn.what = "note";
-        self.finish_turn(turn)?;
-        Ok(entry)
+        self.change_conversation(id, |runtime, turn| {
+            turn.what = "note";
+            runtime.append(
+                turn,
+                EntryKind::Note {
+                    agent: agent.to_string(),
+                    text: text.to_string(),
+                },
+            )
+        })
+        .map(|(_, entry)| entry)
     }
 
     /// Closes the conversation (its planned escalation and a flow's pending question end with
@@ -129,8 +129,10 @@ impl Runtime {
         agent: &str,
     ) -> Result<ConversationRecord, RuntimeError> {
         let agent = non_empty(agent, "agent")?;
-        let mut turn = self.agent_turn(id)?;
-        if turn.conversation.state != ConversationState::Closed {
+        self.change_conversation(id, |runtime, turn| {
+            if turn.conversation.state == ConversationState::Closed {
+                return Ok(());
+            }
             turn.conversation.state = ConversationState::Closed;
             turn.conversation.escalation = None;
             // A flow's question ends with the conversation too: kept, the contact's next
@@ -139,15 +141,13 @@ impl Runtime {
             // conversation the agent had closed.
             turn.conversation.pending_ask = None;
             turn.what = "closed";
-            self.note_event(&mut turn, &format!("closed by {agent}"))?;
-        }
-        let record = turn.conversation.clone();
-        self.finish_turn(turn)?;
-        Ok(record)
+            runtime.note_event(turn, &format!("closed by {agent}"))
+        })
+        .map(|(record, ())| record)
     }
 
     /// Starts (or continues) a conversation with a contact from one of our numbers, through a
-    /// provider instance: the agent writes first. Same checks as a reply.
+    /// provider instance, for an agent to write first (nothing is sent yet).
     pub fn start_conversation(
         &mut self,
         our_number: &str,
@@ -156,9 +156,7 @@ impl Runtime {
     ) -> Result<ConversationRecord, RuntimeError> {
         let now = self.clock.now();
         let turn = self.begin_turn(our_number, contact, provider, now)?;
-        let record = turn.conversation.clone();
-        self.finish_turn(turn)?;
-        Ok(record)
+        self.finish_turn(turn)
     }
 }
 

@@ -202,25 +202,34 @@ impl Runtime {
                 last_agent_reply_at: None,
             },
         };
-        Ok(Turn {
-            conversation,
-            changes: Changes::new(),
-            events: self.pending_events(),
-            now,
-            what: "updated",
-            routed_by: None,
-        })
+        Ok(self.turn(conversation, now))
     }
 
     /// Commits a turn and announces it.
-    pub(crate) fn finish_turn(&mut self, mut turn: Turn) -> Result<(), RuntimeError> {
+    /// Returns the conversation as committed.
+    pub(crate) fn finish_turn(
+        &mut self,
+        mut turn: Turn,
+    ) -> Result<ConversationRecord, RuntimeError> {
         turn.conversation.last_activity_at = turn.now;
         turn.changes.put_conversation(&turn.conversation);
         let conversation = &turn.conversation;
         turn.events.conversation(conversation, turn.what, turn.now);
         self.store.commit(turn.changes)?;
         self.publish(turn.events);
-        Ok(())
+        Ok(turn.conversation)
+    }
+
+    /// A turn on a loaded conversation.
+    pub(crate) fn turn(&self, conversation: ConversationRecord, now: DateTime<Utc>) -> Turn {
+        Turn {
+            conversation,
+            changes: Changes::new(),
+            events: self.pending_events(),
+            now,
+            what: "updated",
+            routed_by: None,
+        }
     }
 
     /// Adds a timeline entry to the turn's conversation.
@@ -565,22 +574,14 @@ impl Runtime {
             self.store.commit(changes)?;
             return Ok(());
         };
-        let now = self.clock.now();
-        let mut turn = Turn {
-            conversation,
-            changes: Changes::new(),
-            events: self.pending_events(),
-            now,
-            what: "updated",
-            routed_by: None,
-        };
+        let mut turn = self.turn(conversation, self.clock.now());
         turn.changes.remove_wake(wake);
         match wake.kind {
             WakeKind::Escalate => self.escalate(&mut turn, wake)?,
             WakeKind::AskTimeout => self.expire_question(&mut turn, wake)?,
             WakeKind::Send => {}
         }
-        self.finish_turn(turn)
+        self.finish_turn(turn).map(drop)
     }
 
     fn escalate(&mut self, turn: &mut Turn, wake: &Wake) -> Result<(), RuntimeError> {
