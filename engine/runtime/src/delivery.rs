@@ -41,6 +41,16 @@ impl DeliveryStatus {
         }
     }
 
+    /// The conversation message status the report means, as [`Self::message_status`].
+    pub fn outbound_status(self) -> crate::conversation::OutboundStatus {
+        use crate::conversation::OutboundStatus;
+        match self.message_status() {
+            MessageStatus::Delivered => OutboundStatus::Delivered,
+            MessageStatus::Failed => OutboundStatus::Failed,
+            _ => OutboundStatus::Sent,
+        }
+    }
+
     fn as_str(self) -> &'static str {
         match self {
             DeliveryStatus::Sent => "sent",
@@ -73,7 +83,7 @@ impl DeliveryUpdate {
     }
 
     /// Why the message failed, as recorded (the provider's words where it gave them).
-    fn reason(&self) -> Reason {
+    pub(crate) fn reason(&self) -> Reason {
         let status = self.status.as_str();
         Reason {
             code: self
@@ -105,16 +115,21 @@ pub struct DeliveryApplied {
     pub recipient_status: Option<RecipientStatus>,
 }
 
-impl DeliveryApplied {
-    /// A receipt applied to a conversation message (no campaign, recipient or step).
-    fn conversation() -> Self {
-        Self {
-            campaign: 0,
-            recipient: 0,
-            step_id: String::new(),
-            status: MessageStatus::Sent,
-            changed: false,
-            recipient_status: None,
+/// Which message a receipt was applied to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Receipted {
+    /// A campaign's message.
+    Campaign(DeliveryApplied),
+    /// A conversation message (an automatic, agent or compliance reply).
+    Conversation,
+}
+
+impl Receipted {
+    /// What it did to a campaign message; `None` for a conversation message.
+    pub fn campaign(self) -> Option<DeliveryApplied> {
+        match self {
+            Receipted::Campaign(applied) => Some(applied),
+            Receipted::Conversation => None,
         }
     }
 }
@@ -138,7 +153,7 @@ impl Runtime {
         &mut self,
         provider_id: &str,
         update: DeliveryUpdate,
-    ) -> Result<Option<DeliveryApplied>, RuntimeError> {
+    ) -> Result<Option<Receipted>, RuntimeError> {
         let mut applied = self.apply_deliveries(vec![(provider_id.to_string(), update)])?;
         Ok(applied.pop().flatten())
     }
@@ -150,7 +165,7 @@ impl Runtime {
     pub fn apply_deliveries(
         &mut self,
         reports: Vec<(String, DeliveryUpdate)>,
-    ) -> Result<Vec<Option<DeliveryApplied>>, RuntimeError> {
+    ) -> Result<Vec<Option<Receipted>>, RuntimeError> {
         let now = self.clock.now();
         let mut answers = Vec::with_capacity(reports.len());
         let mut changes = Changes::new();
@@ -159,7 +174,7 @@ impl Runtime {
         for (provider_id, update) in reports {
             let Some(mut before) = self.store.message_by_provider_id(&provider_id)? else {
                 let known = self.conversation_receipt(&provider_id, &update, &mut changes)?;
-                answers.push(known.then(DeliveryApplied::conversation));
+                answers.push(known.then_some(Receipted::Conversation));
                 continue;
             };
             let recipient = (before.outbound.campaign, before.outbound.recipient);
@@ -177,13 +192,13 @@ impl Runtime {
                     }
                 }
             }
-            answers.push(Some(self.plan_delivery(
+            answers.push(Some(Receipted::Campaign(self.plan_delivery(
                 &before,
                 &update,
                 now,
                 &mut changes,
                 &mut events,
-            )?));
+            )?)));
         }
         self.store.commit(changes)?;
         self.publish(events);

@@ -191,6 +191,12 @@ pub struct Runtime {
     pub(crate) flows: Arc<FlowSet>,
 }
 
+/// The pacing key of a provider account (instance): its limits apply to every send through it,
+/// on top of each sender number's.
+pub(crate) fn account_key(provider: &str) -> String {
+    format!("account:{provider}")
+}
+
 /// Parses and compiles a campaign workflow text.
 pub(crate) fn compile_campaign(
     engine: &ExprEngine,
@@ -232,6 +238,11 @@ impl Runtime {
             observer: None,
             flows: Arc::new(FlowSet::new()),
         };
+        // Account limits hold for every send through the account, a conversation reply
+        // included, not only once a campaign naming it is loaded.
+        for (provider, limits) in &runtime.config.account_limits {
+            runtime.pacer.set_limits(&account_key(provider), *limits);
+        }
         for record in runtime.store.campaigns()? {
             runtime.load(record)?;
         }
@@ -281,10 +292,7 @@ impl Runtime {
                 );
             }
         }
-        let account = format!("account:{}", workflow.provider);
-        if let Some(limits) = self.config.account_limits.get(&workflow.provider) {
-            self.pacer.set_limits(&account, *limits);
-        }
+        let account = account_key(&workflow.provider);
         let (timezone_field, default_timezone) = match &workflow.window {
             Some(window) => (window.timezone.field.clone(), window.timezone.default.0),
             None => ("timezone".to_string(), self.config.default_timezone),

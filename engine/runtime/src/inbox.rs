@@ -164,14 +164,15 @@ impl Store {
     fn due_inbox(&self, now: DateTime<Utc>, limit: usize) -> Result<Vec<DueEntry>, StoreError> {
         let mut end = instant_key(now).to_vec();
         end.extend_from_slice(&[0xff; 8]);
-        let keys = self
-            .backend()
-            .range_keys(Table::Inbox, &[0u8; 16], &end, limit)?;
-        let mut due = Vec::with_capacity(keys.len());
-        for key in keys {
-            if let Some(bytes) = self.backend().get(Table::Inbox, &key)? {
-                due.push((key, decode::<InboxEntry>(&bytes).ok()));
+        // One ordered scan reads keys and values together; it stops at the first entry not
+        // due yet (the reply markers sort after every instant key).
+        let mut due = Vec::new();
+        for entry in self.backend().scan(Table::Inbox, &[]) {
+            let (key, bytes) = entry?;
+            if key.as_slice() > end.as_slice() || due.len() >= limit {
+                break;
             }
+            due.push((key, decode::<InboxEntry>(&bytes).ok()));
         }
         Ok(due)
     }

@@ -237,7 +237,7 @@ pub(crate) fn instant_key(at: DateTime<Utc>) -> [u8; 8] {
 /// A wake-up instant as timer keys hold it: in milliseconds, rounded up, so that a timer never
 /// fires before the wake-up it stands for (a run's wake-up may be finer: the system clock has
 /// nanoseconds, and one that fired early would find nothing to do).
-fn timer_instant(at: DateTime<Utc>) -> DateTime<Utc> {
+pub(crate) fn timer_instant(at: DateTime<Utc>) -> DateTime<Utc> {
     match at.timestamp_subsec_nanos() % 1_000_000 {
         0 => at,
         part => at
@@ -253,7 +253,7 @@ pub(crate) fn same_timer(wake: Option<DateTime<Utc>>, at: DateTime<Utc>) -> bool
     wake.is_some_and(|wake| instant_key(timer_instant(wake)) == instant_key(timer_instant(at)))
 }
 
-fn instant_from_key(bytes: &[u8]) -> Option<DateTime<Utc>> {
+pub(crate) fn instant_from_key(bytes: &[u8]) -> Option<DateTime<Utc>> {
     let raw: [u8; 8] = bytes.try_into().ok()?;
     DateTime::from_timestamp_millis((u64::from_be_bytes(raw) ^ (1 << 63)) as i64)
 }

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
-use switchboard_runtime::delivery::{DeliveryStatus, DeliveryUpdate};
+use switchboard_runtime::delivery::{DeliveryStatus, DeliveryUpdate, Receipted};
 use switchboard_runtime::events::{Observer, RuntimeEvent};
 use switchboard_runtime::lifecycle::{CampaignState, LifecycleAction};
 use switchboard_runtime::provider::{Provider, ProviderRouter, Script, ScriptedProvider};
@@ -104,6 +104,7 @@ impl Harness {
         self.runtime
             .apply_delivery(provider_id, DeliveryUpdate::new(status))
             .expect("apply")
+            .and_then(Receipted::campaign)
             .map(|applied| (applied.changed, applied.recipient_status))
     }
 }
@@ -213,6 +214,7 @@ fn receipts_move_messages_recipients_and_statistics_forward_only() {
             },
         )
         .expect("apply")
+        .and_then(Receipted::campaign)
         .expect("a known message");
     assert_eq!(
         (

@@ -28,7 +28,7 @@ use super::store::{Wake, WakeKind};
 use crate::engine::{Runtime, RuntimeError};
 use crate::events::Pending;
 use crate::records::{CampaignId, RecipientSeq};
-use crate::store::{Changes, instant_key};
+use crate::store::{Changes, same_timer};
 
 /// A message from a contact, as a provider's webhook told it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -588,7 +588,7 @@ impl Runtime {
         let Some(escalation) = turn.conversation.escalation.clone() else {
             return Ok(());
         };
-        if !planned_for(escalation.at, wake) {
+        if !same_timer(Some(escalation.at), wake.at) {
             return Ok(()); // a later routing replaced it
         }
         turn.conversation.escalation = None;
@@ -615,7 +615,8 @@ impl Runtime {
         let Some(pending) = turn.conversation.pending_ask.clone() else {
             return Ok(());
         };
-        if !pending.expires_at.is_some_and(|at| planned_for(at, wake)) {
+        // Compared as timer keys: the wake-up read back from its key has lost the finer part.
+        if !same_timer(pending.expires_at, wake.at) {
             return Ok(()); // answered, or asked again since
         }
         turn.conversation.pending_ask = None;
@@ -634,13 +635,4 @@ impl Runtime {
             ),
         }
     }
-}
-
-/// Whether a wake-up is the one planned for the instant `planned` (an escalation's, a pending
-/// question's). The wake-up comes back from its key, which keeps milliseconds (`instant_key`),
-/// while the record keeps the clock's nanoseconds: comparing the instants themselves, every
-/// wake-up planned on the system clock looked replaced, and no escalation or question timeout
-/// ever happened. So they are compared as keys.
-fn planned_for(planned: DateTime<Utc>, wake: &Wake) -> bool {
-    instant_key(planned) == instant_key(wake.at)
 }

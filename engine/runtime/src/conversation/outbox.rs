@@ -18,7 +18,7 @@ use super::records::{
 };
 use super::store::{Wake, WakeKind, timeline_key};
 use crate::delivery::DeliveryUpdate;
-use crate::engine::{Runtime, RuntimeError};
+use crate::engine::{Runtime, RuntimeError, account_key};
 use crate::provider::SendOutcome;
 use crate::records::Outbound;
 use crate::send_window::{NextOpen, SendPolicy};
@@ -113,7 +113,6 @@ impl Runtime {
             return Ok(self.store.commit(done)?);
         };
         let now = self.clock.now();
-        let mut events = self.pending_events();
         match message.status {
             OutboundStatus::Queued => {}
             OutboundStatus::Sending => {
@@ -121,7 +120,7 @@ impl Runtime {
                 message.error = Some(
                     "interrupted by a restart inside the provider call; not sent again".into(),
                 );
-                return self.save_outbound(&conversation, entry, message, done, events, now);
+                return self.save_outbound(&conversation, entry, message, done, now);
             }
             _ => return Ok(self.store.commit(done)?),
         }
@@ -130,19 +129,17 @@ impl Runtime {
         {
             message.status = OutboundStatus::Suppressed;
             message.error = Some("the contact opted out before it went out".into());
-            return self.save_outbound(&conversation, entry, message, done, events, now);
+            return self.save_outbound(&conversation, entry, message, done, now);
         }
-        let account = format!("account:{}", conversation.provider);
-        if let Err(retry) = self
-            .pacer
-            .try_acquire(&[&conversation.our_number, &account], 1, now)
-        {
-            done.put_wake(&Wake {
-                at: retry,
-                ..wake.clone()
-            });
-            message.due_at = retry;
-            return self.save_outbound(&conversation, entry, message, done, events, now);
+        let account = account_key(&conversation.provider);
+        let keys = [conversation.our_number.as_str(), account.as_str()];
+        if let Err(retry) = self.pacer.try_acquire(&keys, 1, now) {
+            // Refused messages queue up one emission interval apart, as campaign sends do,
+            // instead of all waking at the same instant to be refused again but one.
+            let at = self.pacer.queue_slot(&keys, 1, retry);
+            done.put_wake(&Wake { at, ..wake.clone() });
+            message.due_at = at;
+            return self.save_outbound(&conversation, entry, message, done, now);
         }
         // (1) durable intent.
         message.status = OutboundStatus::Sending;
@@ -210,24 +207,32 @@ impl Runtime {
                 }
             }
         }
-        events.push(|| crate::events::RuntimeEvent::ConversationMessage {
-            conversation: conversation.id,
-            seq: entry.seq,
-            status: message.status,
-            at: now,
-        });
-        self.save_outbound(&conversation, entry, message, done, events, now)
+        self.save_outbound(&conversation, entry, message, done, now)
     }
 
+    /// Writes the message back into its timeline entry, with the wake-up changes in `changes`,
+    /// and announces its status when it changed.
     fn save_outbound(
         &self,
         conversation: &super::records::ConversationRecord,
         mut entry: TimelineEntry,
         message: OutboundMessage,
         mut changes: Changes,
-        events: crate::events::Pending,
-        _now: DateTime<Utc>,
+        now: DateTime<Utc>,
     ) -> Result<(), RuntimeError> {
+        let before = match &entry.kind {
+            EntryKind::Outbound(stored) => Some(stored.status),
+            _ => None,
+        };
+        let mut events = self.pending_events();
+        if before != Some(message.status) {
+            events.push(|| crate::events::RuntimeEvent::ConversationMessage {
+                conversation: conversation.id,
+                seq: entry.seq,
+                status: message.status,
+                at: now,
+            });
+        }
         entry.kind = EntryKind::Outbound(message);
         changes.put_timeline(&conversation.our_number, &conversation.contact, &entry);
         self.store.commit(changes)?;
@@ -309,23 +314,12 @@ impl Runtime {
             return Ok(true);
         };
         if let EntryKind::Outbound(message) = &mut entry.kind {
-            let status = match update.status {
-                crate::delivery::DeliveryStatus::Sent => OutboundStatus::Sent,
-                crate::delivery::DeliveryStatus::Delivered => OutboundStatus::Delivered,
-                crate::delivery::DeliveryStatus::Undelivered
-                | crate::delivery::DeliveryStatus::Failed => OutboundStatus::Failed,
-            };
+            let status = update.status.outbound_status();
             if status.stage() > message.status.stage() {
                 message.status = status;
                 if status == OutboundStatus::Failed {
-                    message.error = Some(format!(
-                        "{}: {}",
-                        update.error_code.as_deref().unwrap_or("undelivered"),
-                        update
-                            .error_message
-                            .as_deref()
-                            .unwrap_or("the carrier did not deliver it")
-                    ));
+                    let reason = update.reason();
+                    message.error = Some(format!("{}: {}", reason.code, reason.message));
                 }
                 changes.put(
                     crate::store::Table::Timeline,

@@ -7,7 +7,9 @@ use super::records::{
     ConsentRecord, ConversationId, ConversationRecord, ConversationState, TimelineEntry,
 };
 use crate::records::{decode, encode};
-use crate::store::{Changes, Store, StoreError, Table, instant_key};
+use crate::store::{
+    Changes, Store, StoreError, Table, instant_from_key, instant_key, timer_instant,
+};
 
 /// What a conversation wake-up is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,10 +55,11 @@ pub struct Wake {
 }
 
 impl Wake {
-    /// Its key in `conversation_timers`.
+    /// Its key in `conversation_timers`: the instant in milliseconds rounded up, as campaign
+    /// timers are, so a wake-up never comes before the instant it stands for.
     pub fn key(&self) -> Vec<u8> {
         let mut key = Vec::with_capacity(25);
-        key.extend_from_slice(&instant_key(self.at));
+        key.extend_from_slice(&instant_key(timer_instant(self.at)));
         key.extend_from_slice(&self.conversation.to_be_bytes());
         key.push(self.kind.byte());
         key.extend_from_slice(&self.seq.to_be_bytes());
@@ -64,10 +67,8 @@ impl Wake {
     }
 
     fn from_key(key: &[u8]) -> Option<Self> {
-        let at_bytes: [u8; 8] = key.get(..8)?.try_into().ok()?;
-        let millis = (u64::from_be_bytes(at_bytes) ^ (1 << 63)) as i64;
         Some(Self {
-            at: DateTime::from_timestamp_millis(millis)?,
+            at: instant_from_key(key.get(..8)?)?,
             conversation: u64::from_be_bytes(key.get(8..16)?.try_into().ok()?),
             kind: WakeKind::from_byte(*key.get(16)?)?,
             seq: u64::from_be_bytes(key.get(17..25)?.try_into().ok()?),
