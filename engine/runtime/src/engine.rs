@@ -605,7 +605,13 @@ impl Runtime {
     }
 
     pub(crate) fn complete_if_done(&mut self, id: CampaignId) -> Result<(), RuntimeError> {
-        if self.store.next_wake(id)?.is_some() || self.refuse_if_importing(id).is_err() {
+        let importing = self
+            .store
+            .lists(id)?
+            .iter()
+            .any(|list| list.state != ListState::Ready);
+        // A store error is reported, not taken for an import under way.
+        if self.store.next_wake(id)?.is_some() || importing {
             return Ok(());
         }
         let unfinished = self

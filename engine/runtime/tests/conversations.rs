@@ -305,7 +305,10 @@ fn a_provider_opt_out_code_suppresses_the_number() {
     assert!(history[0].detail.contains("21610"));
     // And an agent cannot write to the number any more.
     let id = h.text(ANA, "why?");
-    assert!(h.runtime.agent_reply(id, "dana", "Sorry").is_err());
+    assert!(matches!(
+        h.runtime.agent_reply(id, "dana", "Sorry"),
+        Err(switchboard_runtime::RuntimeError::OptedOut(_))
+    ));
 }
 
 #[test]

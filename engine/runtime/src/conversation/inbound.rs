@@ -357,12 +357,14 @@ impl Runtime {
         campaign: CampaignId,
         recipient: RecipientSeq,
     ) -> Result<(), RuntimeError> {
-        let Some(record) = self.store.campaign(campaign)? else {
+        // The loaded campaign's record: no store read (a deleted campaign is not linked).
+        let Some(record) = self.campaign(campaign) else {
             return Ok(());
         };
         if turn.conversation.provider.is_empty() {
             turn.conversation.provider = record.provider.clone();
         }
+        let workflow_id = record.workflow_id.clone();
         if let Some(recipient_record) = self.store.recipient(campaign, recipient)? {
             let tz = self.recipient_timezone(campaign, &recipient_record);
             turn.conversation.timezone = Some(tz.name().to_string());
@@ -370,7 +372,7 @@ impl Runtime {
         turn.conversation.campaign = Some(CampaignLink {
             campaign,
             recipient,
-            workflow_id: record.workflow_id,
+            workflow_id,
         });
         Ok(())
     }

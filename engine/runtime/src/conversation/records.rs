@@ -320,6 +320,3 @@ pub struct ConsentRecord {
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub detail: String,
 }
-
-/// What the suppression table keeps of a number: its latest opt-out.
-pub type SuppressionEntry = ConsentRecord;

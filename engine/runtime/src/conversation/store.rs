@@ -225,11 +225,9 @@ impl Store {
         filter: &ConversationFilter,
     ) -> Result<Vec<ConversationRecord>, StoreError> {
         let mut found = Vec::new();
-        for entry in self.backend().scan(Table::Conversations, &[]) {
-            let (_, bytes) = entry?;
-            if let Ok(conversation) = decode::<ConversationRecord>(&bytes)
-                && filter.accepts(&conversation)
-            {
+        for entry in self.scan_records::<ConversationRecord>(Table::Conversations, &[]) {
+            let (_, conversation) = entry?;
+            if filter.accepts(&conversation) {
                 found.push(conversation);
             }
         }
@@ -249,14 +247,9 @@ impl Store {
     ) -> Result<Vec<TimelineEntry>, StoreError> {
         let mut prefix = pair_key(our_number, contact);
         prefix.push(0);
-        let mut entries = Vec::new();
-        for entry in self.backend().scan(Table::Timeline, &prefix) {
-            let (_, bytes) = entry?;
-            if let Ok(entry) = decode::<TimelineEntry>(&bytes) {
-                entries.push(entry);
-            }
-        }
-        Ok(entries)
+        self.scan_records(Table::Timeline, &prefix)
+            .map(|entry| entry.map(|(_, entry)| entry))
+            .collect()
     }
 
     /// One timeline entry by its key.
@@ -296,14 +289,9 @@ impl Store {
     pub fn consent_history(&self, phone: &str) -> Result<Vec<ConsentRecord>, StoreError> {
         let mut prefix = phone.as_bytes().to_vec();
         prefix.push(0);
-        let mut records = Vec::new();
-        for entry in self.backend().scan(Table::Consent, &prefix) {
-            let (_, bytes) = entry?;
-            if let Ok(record) = decode::<ConsentRecord>(&bytes) {
-                records.push(record);
-            }
-        }
-        Ok(records)
+        self.scan_records(Table::Consent, &prefix)
+            .map(|entry| entry.map(|(_, record)| record))
+            .collect()
     }
 
     /// The suppression list: each opted-out number with its latest opt-out (numbers
@@ -312,16 +300,7 @@ impl Store {
         let mut list = Vec::new();
         for entry in self.backend().scan(Table::Suppression, &[]) {
             let (key, bytes) = entry?;
-            let phone = String::from_utf8_lossy(&key).into_owned();
-            let record = decode::<ConsentRecord>(&bytes).unwrap_or(ConsentRecord {
-                phone: phone.clone(),
-                opted_out: true,
-                at: DateTime::<Utc>::UNIX_EPOCH,
-                how: super::records::ConsentSource::Import,
-                who: String::new(),
-                detail: String::from_utf8_lossy(bytes.get(1..).unwrap_or_default()).into_owned(),
-            });
-            list.push(ConsentRecord { phone, ..record });
+            list.push(suppression_entry(&String::from_utf8_lossy(&key), &bytes));
         }
         Ok(list)
     }
@@ -331,16 +310,27 @@ impl Store {
         Ok(self
             .backend()
             .get(Table::Suppression, phone.as_bytes())?
-            .map(|bytes| {
-                decode::<ConsentRecord>(&bytes).unwrap_or(ConsentRecord {
-                    phone: phone.to_string(),
-                    opted_out: true,
-                    at: DateTime::<Utc>::UNIX_EPOCH,
-                    how: super::records::ConsentSource::Import,
-                    who: String::new(),
-                    detail: String::new(),
-                })
-            }))
+            .map(|bytes| suppression_entry(phone, &bytes)))
+    }
+}
+
+/// A suppression table entry as a consent record. Numbers suppressed before the consent log
+/// existed hold a JSON note instead: they read as an opt-out of unknown time and origin, the
+/// note as its detail.
+fn suppression_entry(phone: &str, bytes: &[u8]) -> ConsentRecord {
+    match decode::<ConsentRecord>(bytes) {
+        Ok(record) => ConsentRecord {
+            phone: phone.to_string(),
+            ..record
+        },
+        Err(_) => ConsentRecord {
+            phone: phone.to_string(),
+            opted_out: true,
+            at: DateTime::<Utc>::UNIX_EPOCH,
+            how: super::records::ConsentSource::Import,
+            who: String::new(),
+            detail: String::from_utf8_lossy(bytes.get(1..).unwrap_or_default()).into_owned(),
+        },
     }
 }
 
