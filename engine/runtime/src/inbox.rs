@@ -12,8 +12,11 @@
 //! order (receipts of one drain are applied together, then its replies in order). Receipts
 //! are idempotent (they move statuses forward only). An inbound message is taken once per
 //! provider message id: a provider retrying its webhook does not deliver the reply twice.
-//! (Markers of received ids are kept; pruning old ones is left to do. A crash between
-//! applying a reply and removing it from the inbox would apply it again at restart.)
+//! A reply leaves the inbox in the transaction that writes it into its conversation, so a
+//! crash or an error never applies it twice to the conversation (the campaign recipient it
+//! resumes is committed just before: resumed once, as its waiter is gone by then). A reply
+//! that fails is tried again later, like an unmatched receipt, then dropped. (Markers of
+//! received ids are kept; pruning old ones is left to do.)
 
 use chrono::{DateTime, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
@@ -202,13 +205,14 @@ impl Runtime {
             return Ok(report);
         }
         let mut done = Changes::new();
-        // Receipts are applied together (one transaction for the lot); replies one by one,
-        // in order, after them.
+        // Receipts are applied together (one transaction for the lot, taken off the inbox
+        // with it); replies one by one, in order, after them, each taken off the inbox in
+        // its own conversation's transaction.
         let mut receipts = Vec::new();
         let mut replies = Vec::new();
         for (key, entry) in due {
-            done.remove(Table::Inbox, &key);
             let Some(entry) = entry else {
+                done.remove(Table::Inbox, &key);
                 report.dropped += 1;
                 continue;
             };
@@ -216,8 +220,11 @@ impl Runtime {
                 InboxEvent::Receipt {
                     provider_id,
                     update,
-                } => receipts.push(((provider_id.clone(), update.clone()), entry)),
-                InboxEvent::Reply { .. } => replies.push(entry),
+                } => {
+                    done.remove(Table::Inbox, &key);
+                    receipts.push(((provider_id.clone(), update.clone()), entry));
+                }
+                InboxEvent::Reply { .. } => replies.push((key, entry)),
             }
         }
         let (reports, entries): (Vec<_>, Vec<_>) = receipts.into_iter().unzip();
@@ -244,28 +251,54 @@ impl Runtime {
                 None => report.dropped += 1,
             }
         }
-        for entry in replies {
-            if let InboxEvent::Reply {
+        self.store.commit(done)?;
+        for (key, entry) in replies {
+            let InboxEvent::Reply {
                 provider,
                 provider_message_id,
                 from,
                 to,
                 text,
-            } = entry.event
-            {
-                report.replies += 1;
-                let inbound =
-                    self.receive_message(crate::conversation::inbound::InboundMessage {
-                        provider,
-                        provider_message_id,
-                        from,
-                        to,
-                        text,
-                    })?;
-                report.resumed += inbound.resumed;
+            } = entry.event.clone()
+            else {
+                continue;
+            };
+            let mut taken = Changes::new();
+            taken.remove(Table::Inbox, &key);
+            let message = crate::conversation::inbound::InboundMessage {
+                provider,
+                provider_message_id,
+                from,
+                to,
+                text,
+            };
+            match self.receive(message, taken) {
+                Ok(inbound) => {
+                    report.replies += 1;
+                    report.resumed += inbound.resumed;
+                }
+                Err(error) => {
+                    // Tried again later (and the replies after it still go through now);
+                    // after the last try it is dropped. The caller logs the error.
+                    let mut later = Changes::new();
+                    later.remove(Table::Inbox, &key);
+                    if let Some(wait) = RETRY_AFTER_SECONDS.get(entry.tries as usize) {
+                        let retry = InboxEntry {
+                            tries: entry.tries + 1,
+                            ..entry
+                        };
+                        let at = now + TimeDelta::seconds(*wait);
+                        later.put(
+                            Table::Inbox,
+                            &inbox_key(at, self.store.generate_id()?),
+                            encode(&retry),
+                        );
+                    }
+                    self.store.commit(later)?;
+                    return Err(error);
+                }
             }
         }
-        self.store.commit(done)?;
         Ok(report)
     }
 }

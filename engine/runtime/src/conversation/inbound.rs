@@ -105,8 +105,19 @@ impl Runtime {
         &mut self,
         message: InboundMessage,
     ) -> Result<InboundReport, RuntimeError> {
+        self.receive(message, Changes::new())
+    }
+
+    /// [`Runtime::receive_message`], with `also` committed in the same transaction as the
+    /// conversation (the inbox takes the message off there: applied once, or not at all).
+    pub(crate) fn receive(
+        &mut self,
+        message: InboundMessage,
+        also: Changes,
+    ) -> Result<InboundReport, RuntimeError> {
         let now = self.clock.now();
         let mut turn = self.begin_turn(&message.to, &message.from, &message.provider, now)?;
+        turn.changes = also;
         turn.what = "inbound";
         let keyword = self.config.compliance.keywords.classify(&message.text);
         let suppressed = self.store.is_suppressed(&message.from)?;
