@@ -4,14 +4,9 @@
 use std::fmt;
 use std::path::PathBuf;
 
-/// A line and column in the config file, both from 1 (the column counts characters).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Position {
-    /// Line, from 1.
-    pub line: usize,
-    /// Column in characters, from 1.
-    pub column: usize,
-}
+/// A line and column in the config file, both from 1 (the column counts characters): the
+/// workflow diagnostics' position.
+pub use switchboard_model::diagnostic::Position;
 
 /// One problem in a config file.
 #[derive(Debug, Clone, PartialEq, Eq)]

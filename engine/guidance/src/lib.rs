@@ -14,7 +14,7 @@
 //!   - `flow/compile.rs`: a workflow compiled for running (expressions, templates, ranks);
 //!   - `flow/trigger.rs`: trigger conditions and matching;
 //!   - `flow/run.rs`: one run, from the start or after a pending ask;
-//!   - `flow/values.rs`: the Rhai scope, template lookup, JSON ↔ Rhai values.
+//!   - `flow/values.rs`: the Rhai scope and template lookup.
 #![deny(missing_docs)]
 
 pub mod flow;

@@ -6,8 +6,8 @@
 //!      ─► staged ─► committed whole, or discarded whole
 //! ```
 //!
-//! The file is read in 64 KiB chunks and every stage streams, so memory stays flat whatever
-//! the file's size. A limit, an encoding error, a plugin failure or a store error stops the
+//! The file is read in 64 KiB chunks and every stage streams: the file is never held whole,
+//! and memory grows only with the set of distinct numbers (duplicate detection). A limit, an encoding error, a plugin failure or a store error stops the
 //! import and nothing of it lands; a row that is merely invalid goes to the list's error log
 //! ([`write_error_log`], CSV or JSON) and the import goes on.
 

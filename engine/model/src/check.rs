@@ -609,18 +609,24 @@ impl<'a> ConversationChecker<'a> {
         }
         let mut seen = BTreeSet::new();
         for (index, keyword) in trigger.keywords.iter().enumerate() {
-            let normalised = keyword.trim().to_lowercase();
-            if normalised.is_empty() {
+            // Matched as the engine matches it: case-folded whole words, punctuation ignored.
+            let phrase = crate::words::words(keyword);
+            if phrase.is_empty() {
                 self.context.findings.push(Finding::error(
                     "empty-keyword",
                     path.key("keywords").index(index),
-                    "empty keyword",
+                    format!(
+                        "keyword {keyword:?} has no letter or digit: no message can contain it as a word"
+                    ),
                 ));
-            } else if !seen.insert(normalised) {
+            } else if !seen.insert(phrase) {
                 self.context.findings.push(Finding::warning(
                     "duplicate-keyword",
                     path.key("keywords").index(index),
-                    format!("keyword {keyword:?} is listed twice (keywords are case-insensitive)"),
+                    format!(
+                        "keyword {keyword:?} is listed twice (keywords are case-insensitive and \
+                         ignore punctuation)"
+                    ),
                 ));
             }
         }
@@ -726,5 +732,21 @@ impl StepChecker for ConversationChecker<'_> {
             ConversationStep::Close => return Some("close"),
         }
         None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn keywords_are_checked_as_the_engine_matches_them() {
+        let source = "kind: conversation\nid: kw\ntrigger:\n  keywords: ['?!', 'Price!', 'price']\nsteps:\n  - tag: x\n";
+        let report = crate::load_source("kw.yaml", source);
+        let codes: Vec<&str> = report.diagnostics.iter().map(|d| d.code).collect();
+        assert!(codes.contains(&"empty-keyword"), "{codes:?}");
+        assert!(codes.contains(&"duplicate-keyword"), "{codes:?}");
+        assert!(
+            report.workflow.is_none(),
+            "a keyword no message can contain is an error"
+        );
     }
 }

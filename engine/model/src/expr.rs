@@ -213,6 +213,32 @@ pub fn dynamic_to_json(value: &Dynamic) -> serde_json::Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::workflow::VariableValue;
+
+    #[test]
+    fn json_and_rhai_values_round_trip() {
+        let value = serde_json::json!({
+            "text": "hi", "int": 42, "float": 1.5, "flag": true, "none": null,
+            "list": [1, "two"], "map": {"a": 1}
+        });
+        assert_eq!(dynamic_to_json(&json_to_dynamic(&value)), value);
+    }
+
+    #[test]
+    fn variables_keep_their_type() {
+        assert_eq!(
+            variable_to_dynamic(&VariableValue::Number(3.0)).as_int(),
+            Ok(3)
+        );
+        assert_eq!(
+            variable_to_dynamic(&VariableValue::Number(2.5)).as_float(),
+            Ok(2.5)
+        );
+        assert_eq!(
+            variable_to_dynamic(&VariableValue::Flag(true)).as_bool(),
+            Ok(true)
+        );
+    }
 
     fn recipient(company: &str) -> Scope<'static> {
         let mut map = rhai::Map::new();

@@ -23,6 +23,7 @@ pub mod conversation;
 pub mod diagnostic;
 pub mod duration;
 pub mod expr;
+pub mod hash;
 pub mod loader;
 pub mod path;
 pub mod phone;
@@ -31,6 +32,7 @@ pub mod segments;
 pub mod template;
 pub mod timezone;
 pub mod window;
+pub mod words;
 pub mod workflow;
 pub mod yaml;
 

@@ -311,7 +311,7 @@ pub fn choose_variant(variants: &[MessageVariant], recipient_key: &str) -> usize
 
 /// FNV-1a with a final avalanche: stable across machines and releases (unlike std's hasher).
 fn fnv1a(bytes: &[u8]) -> u64 {
-    let mut hash = crate::pacing::fnv1a_64(bytes);
+    let mut hash = switchboard_model::hash::fnv1a_64(bytes);
     // FNV's low bits are weak for short, similar keys (phone numbers): mix them.
     hash ^= hash >> 33;
     hash = hash.wrapping_mul(0xff51_afd7_ed55_8ccd);

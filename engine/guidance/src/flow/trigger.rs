@@ -8,7 +8,7 @@ use switchboard_model::path::FieldPath;
 use super::compile::{Compiler, Flow};
 use super::values::Context;
 use super::{FlowError, Message};
-use crate::keywords::{contains_phrase, words};
+use switchboard_model::words::{contains_phrase, words};
 
 /// A compiled trigger.
 #[derive(Debug)]

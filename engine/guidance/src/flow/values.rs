@@ -1,6 +1,6 @@
-//! What expressions and templates see: the Rhai scope of a run, template field lookup, and
-//! conversions between JSON (how contact fields are stored) and Rhai values — the same
-//! conventions as the campaign runtime's executor.
+//! What expressions and templates see: the Rhai scope of a run and template field lookup,
+//! with the JSON ↔ Rhai conversions of `switchboard_model::expr` (the campaign executor's
+//! conventions).
 
 use std::collections::BTreeMap;
 
@@ -123,33 +123,6 @@ fn json_text(value: &serde_json::Value) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use switchboard_model::expr::{dynamic_to_json, variable_to_dynamic};
-    use switchboard_model::workflow::VariableValue;
-
-    #[test]
-    fn json_and_rhai_values_round_trip() {
-        let value = serde_json::json!({
-            "text": "hi", "int": 42, "float": 1.5, "flag": true, "none": null,
-            "list": [1, "two"], "map": {"a": 1}
-        });
-        assert_eq!(dynamic_to_json(&json_to_dynamic(&value)), value);
-    }
-
-    #[test]
-    fn variables_keep_their_type() {
-        assert_eq!(
-            variable_to_dynamic(&VariableValue::Number(3.0)).as_int(),
-            Ok(3)
-        );
-        assert_eq!(
-            variable_to_dynamic(&VariableValue::Number(2.5)).as_float(),
-            Ok(2.5)
-        );
-        assert_eq!(
-            variable_to_dynamic(&VariableValue::Flag(true)).as_bool(),
-            Ok(true)
-        );
-    }
 
     #[test]
     fn template_text_of_contact_fields() {
