@@ -34,8 +34,8 @@ pub struct ImportArgs {
     /// The recipient file: CSV (any of , ; tab |, with a header row) or JSON lines
     /// (.jsonl / .ndjson).
     pub file: PathBuf,
-    /// The data directory (the daemon's store).
-    #[arg(long, default_value = "switchboard-data")]
+    /// The data directory (the daemon's store; the same default as `switchboard run`).
+    #[arg(long, default_value = "data")]
     pub data_dir: PathBuf,
     /// Create the campaign as a draft from this workflow file if no campaign has that name.
     #[arg(long)]

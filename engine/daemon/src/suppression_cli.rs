@@ -117,9 +117,20 @@ async fn execute(server: &ServerArgs, command: &SuppressionCommand) -> anyhow::R
     Ok(())
 }
 
-/// `+` in a path segment is kept as is by servers, but encode it to be safe.
+/// A phone number as one path segment.
 fn encode_path(phone: &str) -> String {
-    phone.trim().replace('+', "%2B")
+    // Every byte but the unreserved ones (RFC 3986), so `+`, `#`, `?` or `/` in what was typed
+    // stay inside the one path segment.
+    phone
+        .trim()
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                char::from(b).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }
 
 fn print_summary(command: &SuppressionCommand, answer: &Value) {

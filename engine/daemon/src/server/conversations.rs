@@ -174,15 +174,13 @@ fn conversation_view(state: &Shared, record: ConversationRecord) -> ApiResult<Co
                     ..
                 } => state
                     .store
-                    .message(*campaign, *recipient, *pc, *attempt)
-                    .ok()
-                    .flatten()
+                    .message(*campaign, *recipient, *pc, *attempt)?
                     .map(|message| message.status),
                 _ => None,
             };
-            TimelineView { entry, status }
+            Ok(TimelineView { entry, status })
         })
-        .collect();
+        .collect::<ApiResult<_>>()?;
     Ok(ConversationView {
         guidance: record.suggestions.clone(),
         opted_out: state.store.suppression(&record.contact)?,
@@ -336,7 +334,7 @@ pub async fn reply(
         .driver
         .call(move |runtime| runtime.agent_reply(id, &body.agent, &body.text))
         .await??;
-    state.driver.nudge();
+    // Every engine job is followed by a tick, which sends what is due.
     Ok((StatusCode::ACCEPTED, Json(entry)))
 }
 

@@ -1,10 +1,11 @@
 //! The engine thread: the one owner of the [`Runtime`]. It does the work that is due (ticks),
-//! sleeps until the next wake-up, and runs the jobs the HTTP side hands it (operator actions,
-//! webhook receipts, list imports) in between, one at a time, so every change to the runtime
+//! sleeps until the next wake-up, applies the webhook events waiting in the store's inbox, and
+//! runs the jobs the HTTP side hands it (operator actions, agent replies, list imports) in
+//! between, one at a time, so every change to the runtime
 //! is serialised without a lock. Reads that need no runtime state go straight to the store.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TrySendError, sync_channel};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -70,6 +71,28 @@ struct Shared {
     stopping: AtomicBool,
     /// Set when webhook events wait in the inbox and a wake-up is on its way.
     nudged: AtomicBool,
+    /// Engine ticks failed in a row (store errors), 0 when the last one worked.
+    failing_ticks: AtomicU32,
+    /// Set when the engine thread has ended (stopped, or died).
+    ended: AtomicBool,
+}
+
+/// How the engine thread is doing, for `/healthz`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EngineHealth {
+    /// Whether the thread still runs.
+    pub running: bool,
+    /// Ticks failed in a row.
+    pub failing_ticks: u32,
+}
+
+/// Marks the thread ended however `run` leaves (a panic included).
+struct EndGuard<'a>(&'a Shared);
+
+impl Drop for EndGuard<'_> {
+    fn drop(&mut self) {
+        self.0.ended.store(true, Ordering::SeqCst);
+    }
 }
 
 /// The engine thread itself; join it on shutdown.
@@ -148,8 +171,17 @@ impl Driver {
         self.shared.waiting.load(Ordering::SeqCst)
     }
 
-    /// Stops taking jobs; the thread finishes the ones queued, then its current tick, flushes
-    /// the store and ends. Join the [`DriverThread`] to wait for it.
+    /// Whether the engine thread runs and its ticks work.
+    pub fn health(&self) -> EngineHealth {
+        EngineHealth {
+            running: !self.shared.ended.load(Ordering::SeqCst),
+            failing_ticks: self.shared.failing_ticks.load(Ordering::SeqCst),
+        }
+    }
+
+    /// Stops taking jobs; the thread finishes the ones queued, then its current tick, and ends,
+    /// handing the runtime back: join the [`DriverThread`] to wait for it (the joiner flushes
+    /// the store).
     pub fn stop(&self) {
         self.shared.stopping.store(true, Ordering::SeqCst);
         // Wake the thread if it sleeps; a full queue means it is awake anyway.
@@ -164,6 +196,7 @@ fn run(
     options: DriverOptions,
     shared: &Shared,
 ) -> Runtime {
+    let _ended = EndGuard(shared);
     let mut failures = 0u32;
     loop {
         for _ in 0..JOBS_PER_TURN {
@@ -183,12 +216,14 @@ fn run(
         let busy = match runtime.tick() {
             Ok(report) => {
                 failures = 0;
+                shared.failing_ticks.store(0, Ordering::SeqCst);
                 report.woken > 0
             }
             Err(error) => {
                 // A store failure: say so and back off (the data is safe: nothing was committed
                 // half), then try again; the operator sees it in the log and /healthz.
                 failures = failures.saturating_add(1);
+                shared.failing_ticks.store(failures, Ordering::SeqCst);
                 log::error(&format!("engine tick failed (attempt {failures}): {error}"));
                 false
             }

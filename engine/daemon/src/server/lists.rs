@@ -205,9 +205,8 @@ pub async fn upload(
 
 /// Writes the body to a new file under the uploads directory, stopping at `limit` bytes.
 async fn spool(state: &Shared, body: Body, limit: u64) -> ApiResult<Spooled> {
+    // Created at start (`server::start`).
     let dir = state.uploads_dir.clone();
-    std::fs::create_dir_all(&dir)
-        .map_err(|e| ApiError::internal("creating the uploads directory", e))?;
     let name = format!(
         "upload-{}-{}.part",
         std::process::id(),

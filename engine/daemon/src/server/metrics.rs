@@ -56,11 +56,11 @@ pub struct Metrics {
     delivered: AtomicU64,
     failed: AtomicU64,
     unknown: AtomicU64,
-    webhooks: [AtomicU64; 5],
+    webhooks: [AtomicU64; WebhookOutcome::ALL.len()],
     receipts: AtomicU64,
     inbound: AtomicU64,
     requests: AtomicU64,
-    latency_buckets: [AtomicU64; 11],
+    latency_buckets: [AtomicU64; LATENCY_BUCKETS.len()],
     latency_micros: AtomicU64,
 }
 

@@ -9,11 +9,13 @@
 //! - [`driver`]: the engine thread, owner of the runtime.
 //! - [`state`]: what handlers share.
 //! - [`router`]: routes, authentication, request metrics.
-//! - [`campaigns`], [`lists`], [`recipients`], [`workflows`]: the `/v1` resources.
-//! - [`webhooks`]: provider callbacks.
+//! - [`campaigns`], [`lists`], [`recipients`], [`workflows`], [`conversations`],
+//!   [`suppressions`]: the `/v1` resources.
+//! - [`webhooks`]: provider callbacks; [`inbox_writer`]: their group commit to the store.
 //! - [`events`]: Server-Sent Events; [`metrics`]: Prometheus text.
 //! - [`providers`]: provider instances from the config.
 //! - [`error`]: JSON error answers; [`log`]: the daemon's log lines.
+//! - `openapi_check` (tests): `schemas/openapi.json` against the router and handlers.
 
 pub mod campaigns;
 pub mod conversations;
@@ -149,6 +151,13 @@ pub async fn start(config: &Config, options: RunOptions) -> anyhow::Result<Runni
         ..RuntimeConfig::default()
     };
     let store_for_inbox = store.clone();
+    let uploads_dir = config.data_dir.join("uploads");
+    std::fs::create_dir_all(&uploads_dir).with_context(|| {
+        format!(
+            "cannot create the uploads directory {}",
+            uploads_dir.display()
+        )
+    })?;
     let mut runtime = Runtime::open(
         store.clone(),
         options.clock.clone(),
@@ -177,7 +186,7 @@ pub async fn start(config: &Config, options: RunOptions) -> anyhow::Result<Runni
         tokens: config.api.tokens.clone(),
         providers,
         importers,
-        uploads_dir: config.data_dir.join("uploads"),
+        uploads_dir,
         limits: RequestLimits {
             max_upload_bytes: config.api.max_upload_bytes(),
             ..RequestLimits::default()

@@ -138,12 +138,23 @@ async fn measure(State(state): State<Shared>, request: Request, next: Next) -> R
     response
 }
 
+/// `GET /healthz`: 200 `ok` while the engine thread runs and its ticks work; 503 `degraded`
+/// when its last ticks failed (store errors) or it has ended.
 async fn healthz(State(state): State<Shared>) -> Response {
+    let health = state.driver.health();
+    let healthy = health.running && health.failing_ticks == 0;
     let body = serde_json::json!({
-        "status": "ok",
+        "status": if healthy { "ok" } else { "degraded" },
+        "engine_running": health.running,
+        "failing_ticks": health.failing_ticks,
         "queue_depth": state.driver.queue_depth(),
     });
-    axum::Json(body).into_response()
+    let status = if healthy {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (status, axum::Json(body)).into_response()
 }
 
 async fn metrics(State(state): State<Shared>) -> Response {

@@ -88,7 +88,9 @@ pub fn watch(
             {
                 log::warn("the engine is not taking work: conversation workflows not reloaded");
             }
-            if let Ok(data) = serde_json::to_string(report) {
+            if bus.has_readers()
+                && let Ok(data) = serde_json::to_string(report)
+            {
                 bus.publish(None, "workflow", data);
             }
         })
