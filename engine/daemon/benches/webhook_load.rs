@@ -131,6 +131,7 @@ fn main() {
         }
         latencies
     });
+    let sent_before = sent_count(&api.call("GET", "/metrics", None).1);
     let began = Instant::now();
     std::thread::sleep(Duration::from_secs(seconds));
     stop.store(true, Ordering::Relaxed);
@@ -147,10 +148,9 @@ fn main() {
     webhooks.sort();
     reads.sort();
     let rate = webhooks.len() as f64 / elapsed.as_secs_f64();
-    let sent = metrics
-        .lines()
-        .find(|l| l.starts_with("switchboard_messages_total{status=\"sent\"}"))
-        .unwrap_or("?");
+    // Sends accepted by the provider during the measured window (the campaign's pace).
+    let sent = sent_count(&metrics).saturating_sub(sent_before);
+    let send_rate = sent as f64 / elapsed.as_secs_f64();
     println!(
         "webhook load ({connections} connections, {seconds} s, campaign of {recipients} sending):"
     );
@@ -169,10 +169,19 @@ fn main() {
         ms(reads.last().copied().unwrap_or_default())
     );
     println!(
-        "  campaign while measured: {sent}; state {}",
+        "  campaign while measured: {sent} messages sent = {send_rate:.0}/s (limit 300/s); state {}",
         campaign.chars().take(400).collect::<String>()
     );
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The `sent` message counter of a `/metrics` answer.
+fn sent_count(metrics: &str) -> u64 {
+    metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("switchboard_messages_total{status=\"sent\"} "))
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or(0)
 }
 
 fn ms(d: Duration) -> f64 {
