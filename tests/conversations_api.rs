@@ -16,12 +16,14 @@
 
 mod daemon_support;
 
-use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, Timelike, Utc};
 
-use daemon_support::{Daemon, Response, SseEvent, temp_dir};
+use daemon_support::{
+    Config, Daemon, Site, SseEvent, count, error_code, example, expect_status, get_json,
+    signed_webhook,
+};
 use serde_json::{Value, json};
 
 /// The API token (the harness hands it to the daemon as `SWITCHBOARD_TEST_TOKEN`).
@@ -47,90 +49,22 @@ const CONVERSATION_EXAMPLES: [&str; 3] = [
 // ---------------------------------------------------------------------------------------------
 // Fixtures
 
-/// One test's directory: `switchboard.toml`, `workflows/`, `data/`. Removed when the test
-/// passes; kept for a look when it fails.
-struct Site {
-    dir: PathBuf,
-}
-
-impl Site {
-    fn new(name: &str) -> Site {
-        let dir = temp_dir(name);
-        std::fs::create_dir_all(dir.join("workflows")).expect("workflow dir");
-        Site { dir }
+/// Copies every conversation example (the daemon runs them all, as a deployment would).
+fn conversation_examples(site: &Site) {
+    for file in CONVERSATION_EXAMPLES {
+        site.example(file);
     }
-
-    /// Writes `workflows/<file>` whole (a temporary file renamed over it), so the watcher
-    /// never reads half a file.
-    fn workflow(&self, file: &str, text: &str) {
-        let temporary = self.dir.join("workflows").join(format!(".{file}.part"));
-        std::fs::write(&temporary, text).expect("write workflow");
-        std::fs::rename(&temporary, self.dir.join("workflows").join(file))
-            .expect("move workflow into place");
-    }
-
-    /// Copies an example of `workflows/` as it is.
-    fn example(&self, file: &str) {
-        self.workflow(file, &example(file));
-    }
-
-    /// Copies every conversation example (the daemon runs them all, as a deployment would).
-    fn conversation_examples(&self) {
-        for file in CONVERSATION_EXAMPLES {
-            self.example(file);
-        }
-    }
-
-    fn start(&self) -> Daemon {
-        self.start_with(&config())
-    }
-
-    fn start_with(&self, config: &str) -> Daemon {
-        Daemon::start(&self.dir, config, Some(TOKEN))
-    }
-}
-
-impl Drop for Site {
-    fn drop(&mut self) {
-        if !std::thread::panicking() {
-            let _ = std::fs::remove_dir_all(&self.dir);
-        }
-    }
-}
-
-/// The text of an example workflow of `workflows/`.
-fn example(file: &str) -> String {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../workflows")
-        .join(file);
-    std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("reading the example {}: {e}", path.display()))
 }
 
 /// The config: the API behind the test token, one `mock` instance with the webhook token, no
 /// quiet hours (see the module doc), and our own help text.
-fn config() -> String {
+fn config() -> Config {
     config_with(r#"quiet-hours = { start = "00:00", end = "00:00" }"#)
 }
 
 /// The config with `top` (top-level keys) instead of "no quiet hours".
-fn config_with(top: &str) -> String {
-    format!(
-        r#"data-dir = "data"
-workflow-dir = "workflows"
-{top}
-
-[api]
-tokens = ["${{SWITCHBOARD_TEST_TOKEN}}"]
-
-[compliance]
-help-text = "{HELP_TEXT}"
-
-[providers.mock]
-plugin = "mock"
-settings = {{ webhook-token = "{HOOK_TOKEN}" }}
-"#
-    )
+fn config_with(top: &str) -> Config {
+    Config::new().top(top).help_text(HELP_TEXT).mock(HOOK_TOKEN)
 }
 
 /// A one-message campaign from `sender`, sending one message every `1 / per_second` seconds.
@@ -168,42 +102,6 @@ fn url_phone(phone: &str) -> String {
     phone.replace('+', "%2B")
 }
 
-/// Panics, with the answer and the daemon's log, unless the answer has `status`.
-#[track_caller]
-fn expect_status(daemon: &Daemon, what: &str, response: &Response, status: u16) {
-    assert_eq!(
-        response.status,
-        status,
-        "{what}: expected {status}, got {} {}\nlog:\n{}",
-        response.status,
-        response.text(),
-        daemon.log()
-    );
-}
-
-/// A JSON error answer's code, checking its shape: `{"error": {"code", "message"}}`.
-#[track_caller]
-fn error_code(response: &Response) -> String {
-    let body = response.json();
-    assert!(
-        body["error"]["message"]
-            .as_str()
-            .is_some_and(|m| !m.is_empty()),
-        "an error answer without a message: {body}"
-    );
-    body["error"]["code"]
-        .as_str()
-        .unwrap_or_else(|| panic!("an error answer without a code: {body}"))
-        .to_string()
-}
-
-#[track_caller]
-fn get_json(daemon: &Daemon, path: &str) -> Value {
-    let response = daemon.get(path);
-    expect_status(daemon, &format!("GET {path}"), &response, 200);
-    response.json()
-}
-
 #[track_caller]
 fn post_json(daemon: &Daemon, path: &str, body: &Value, status: u16) -> Value {
     let response = daemon.post_json(path, body);
@@ -232,25 +130,6 @@ fn start_campaign(daemon: &Daemon, workflow: &str, csv: &str) -> u64 {
     id
 }
 
-/// A campaign's count of recipients with `status`.
-fn count(campaign: &Value, status: &str) -> u64 {
-    campaign["counts"][status].as_u64().unwrap_or(0)
-}
-
-/// Posts mock webhook events (one event or a list), signed.
-#[track_caller]
-fn webhook(daemon: &Daemon, events: &Value) -> Value {
-    let bytes = serde_json::to_vec(events).expect("json");
-    let response = daemon.raw(
-        "POST",
-        "/webhooks/mock",
-        &[("x-mock-token".to_string(), HOOK_TOKEN.to_string())],
-        Some(("application/json", &bytes)),
-    );
-    expect_status(daemon, "a signed webhook", &response, 200);
-    response.json()
-}
-
 /// The mock's inbound message event.
 fn inbound_event(id: &str, from: &str, to: &str, body: &str) -> Value {
     json!({ "type": "inbound", "provider-message-id": id, "from": from, "to": to, "body": body })
@@ -259,7 +138,7 @@ fn inbound_event(id: &str, from: &str, to: &str, body: &str) -> Value {
 /// A contact's message, through the signed webhook.
 #[track_caller]
 fn text_in(daemon: &Daemon, id: &str, from: &str, to: &str, body: &str) {
-    let answer = webhook(daemon, &inbound_event(id, from, to, body));
+    let answer = signed_webhook(daemon, HOOK_TOKEN, &inbound_event(id, from, to, body));
     assert_eq!(answer, json!({ "receipts": 0, "inbound": 1 }));
 }
 
@@ -342,10 +221,10 @@ fn consent(daemon: &Daemon, phone: &str) -> Value {
 
 #[test]
 fn a_reply_resumes_the_waiting_campaign_recipient_and_shows_in_the_conversation() {
-    let site = Site::new("conv-campaign-reply");
+    let site = Site::new("conv-campaign-reply", TOKEN);
     site.example("pbx-outage-notification.yaml");
-    site.conversation_examples();
-    let daemon = site.start();
+    conversation_examples(&site);
+    let daemon = site.start(&config());
     let mut events = daemon.events("/v1/events");
 
     let campaign = start_campaign(
@@ -476,8 +355,8 @@ fn a_reply_resumes_the_waiting_campaign_recipient_and_shows_in_the_conversation(
 
 #[test]
 fn a_pricing_question_is_guided_routed_to_sales_and_escalated() {
-    let site = Site::new("conv-guidance");
-    site.conversation_examples();
+    let site = Site::new("conv-guidance", TOKEN);
+    conversation_examples(&site);
     // The daemon runs on the system clock (`switchboard run` has no option for the scaled
     // clock `switchboard demo` uses), so waiting out the example's 15 minutes is not an
     // option: the example is copied with only its escalation delay shortened to 2 seconds.
@@ -490,7 +369,7 @@ fn a_pricing_question_is_guided_routed_to_sales_and_escalated() {
         "agent-guidance.yaml",
         &guidance.replace("escalate_after: 15m", "escalate_after: 2s"),
     );
-    let daemon = site.start();
+    let daemon = site.start(&config());
     let mut events = daemon.events("/v1/events");
 
     let contact = "+14165550111";
@@ -589,9 +468,9 @@ fn a_pricing_question_is_guided_routed_to_sales_and_escalated() {
 
 #[test]
 fn an_agent_reply_is_sent_and_its_receipt_moves_it_on() {
-    let site = Site::new("conv-agent-reply");
-    site.conversation_examples();
-    let daemon = site.start();
+    let site = Site::new("conv-agent-reply", TOKEN);
+    conversation_examples(&site);
+    let daemon = site.start(&config());
     let mut events = daemon.events("/v1/events");
 
     let contact = "+14165550121";
@@ -618,13 +497,13 @@ fn an_agent_reply_is_sent_and_its_receipt_moves_it_on() {
         &json!({ "agent": "ana", "text": "  " }),
     );
     expect_status(&daemon, "an empty reply", &refused, 422);
-    assert_eq!(error_code(&refused), "invalid");
+    assert_eq!(error_code(&daemon, &refused), "invalid");
     let nobody = daemon.post_json(
         "/v1/conversations/987654321/reply",
         &json!({ "agent": "ana", "text": "hello" }),
     );
     expect_status(&daemon, "a reply to no conversation", &nobody, 404);
-    assert_eq!(error_code(&nobody), "not_found");
+    assert_eq!(error_code(&daemon, &nobody), "not_found");
 
     let queued = post_json(
         &daemon,
@@ -671,16 +550,18 @@ fn an_agent_reply_is_sent_and_its_receipt_moves_it_on() {
     assert_eq!(claimed["total"], 1, "{claimed}");
 
     // The carrier's receipt moves it on.
-    let answer = webhook(
+    let answer = signed_webhook(
         &daemon,
+        HOOK_TOKEN,
         &json!([{ "type": "status", "provider-message-id": provider_id, "status": "delivered" }]),
     );
     assert_eq!(answer, json!({ "receipts": 1, "inbound": 0 }));
     let delivered = wait_conversation(&daemon, &listed, |c| entry_of(c)["status"] == "delivered");
     assert_eq!(entry_of(&delivered)["provider_id"], provider_id.as_str());
     // A late "sent" receipt does not move it back.
-    webhook(
+    signed_webhook(
         &daemon,
+        HOOK_TOKEN,
         &json!({ "type": "status", "provider-message-id": provider_id, "status": "sent" }),
     );
     // (The fence is also the contact's answer to the flow's question: refused by its
@@ -703,7 +584,7 @@ fn an_agent_reply_is_sent_and_its_receipt_moves_it_on() {
     // reopens it.
     let taken = daemon.post_json(&format!("{path}/claim"), &json!({ "agent": "bo" }));
     expect_status(&daemon, "claim another agent's conversation", &taken, 409);
-    assert_eq!(error_code(&taken), "assigned_to_other");
+    assert_eq!(error_code(&daemon, &taken), "assigned_to_other");
     let handed = post_json(
         &daemon,
         &format!("{path}/assign"),
@@ -769,11 +650,11 @@ fn stop_suppresses_queued_sends_of_two_campaigns_and_start_restores() {
     // recipient is sent at once, the contact is queued behind them in both.
     const SENDER_A: &str = "+14165550190";
     const SENDER_B: &str = "+14165550191";
-    let site = Site::new("conv-stop-start");
-    site.conversation_examples();
+    let site = Site::new("conv-stop-start", TOKEN);
+    conversation_examples(&site);
     site.workflow("paced-a.yaml", &paced_notice("paced-a", SENDER_A, 0.2));
     site.workflow("paced-b.yaml", &paced_notice("paced-b", SENDER_B, 0.2));
-    let daemon = site.start();
+    let daemon = site.start(&config());
 
     let contact = "+14165550170";
     let a = start_campaign(
@@ -918,8 +799,9 @@ fn stop_suppresses_queued_sends_of_two_campaigns_and_start_restores() {
 
     // The provider retries the START, and the contact says START again once subscribed (an
     // ordinary message then): still one confirmation.
-    webhook(
+    signed_webhook(
         &daemon,
+        HOOK_TOKEN,
         &inbound_event("mock-in-start-1", contact, SENDER_A, "start"),
     );
     text_in(&daemon, "mock-in-start-2", contact, SENDER_A, "START");
@@ -950,9 +832,9 @@ fn stop_suppresses_queued_sends_of_two_campaigns_and_start_restores() {
 
 #[test]
 fn stop_inside_a_sentence_is_flagged_for_compliance_not_suppressed() {
-    let site = Site::new("conv-possible-opt-out");
-    site.conversation_examples();
-    let daemon = site.start();
+    let site = Site::new("conv-possible-opt-out", TOKEN);
+    conversation_examples(&site);
+    let daemon = site.start(&config());
 
     let contact = "+14165550131";
     text_in(
@@ -1020,20 +902,20 @@ fn stop_inside_a_sentence_is_flagged_for_compliance_not_suppressed() {
 
 #[test]
 fn help_is_answered_once_even_when_the_provider_retries_the_webhook() {
-    let site = Site::new("conv-help");
-    site.conversation_examples();
-    let daemon = site.start();
+    let site = Site::new("conv-help", TOKEN);
+    conversation_examples(&site);
+    let daemon = site.start(&config());
 
     let contact = "+14165550141";
     let help = inbound_event("mock-in-help-1", contact, OUR_NUMBER, "help");
     assert_eq!(
-        webhook(&daemon, &help),
+        signed_webhook(&daemon, HOOK_TOKEN, &help),
         json!({ "receipts": 0, "inbound": 1 })
     );
     // The provider did not get (or did not believe) the answer and retries; then again with
     // the event twice in one body.
-    webhook(&daemon, &help);
-    webhook(&daemon, &json!([help, help]));
+    signed_webhook(&daemon, HOOK_TOKEN, &help);
+    signed_webhook(&daemon, HOOK_TOKEN, &json!([help, help]));
 
     let listed = conversation_with(&daemon, contact);
     let conversation = fence(&daemon, &listed, contact, OUR_NUMBER, "mock-in-help-fence");
@@ -1064,9 +946,9 @@ fn help_is_answered_once_even_when_the_provider_retries_the_webhook() {
 
 #[test]
 fn an_agent_reply_to_an_opted_out_contact_is_refused() {
-    let site = Site::new("conv-opted-out-reply");
-    site.conversation_examples();
-    let daemon = site.start();
+    let site = Site::new("conv-opted-out-reply", TOKEN);
+    conversation_examples(&site);
+    let daemon = site.start(&config());
 
     // Opted out by keyword.
     let texted = "+14165550151";
@@ -1078,7 +960,7 @@ fn an_agent_reply_to_an_opted_out_contact_is_refused() {
         &json!({ "agent": "ana", "text": "Are you sure?" }),
     );
     expect_status(&daemon, "a reply to an opted-out contact", &refused, 409);
-    assert_eq!(error_code(&refused), "opted_out");
+    assert_eq!(error_code(&daemon, &refused), "opted_out");
     let after = wait_conversation(&daemon, &listed, all_sent);
     let outbound = entries(&after, "outbound");
     assert_eq!(outbound.len(), 1, "only the opt-out confirmation: {after}");
@@ -1111,7 +993,7 @@ fn an_agent_reply_to_an_opted_out_contact_is_refused() {
         &json!({ "agent": "ana", "text": "Hello!" }),
     );
     expect_status(&daemon, "a reply to a suppressed number", &refused, 409);
-    assert_eq!(error_code(&refused), "opted_out");
+    assert_eq!(error_code(&daemon, &refused), "opted_out");
 
     // Taken off the list (the contact asked another way): the reply goes.
     let removed = daemon.call(
@@ -1140,8 +1022,8 @@ fn an_agent_reply_to_an_opted_out_contact_is_refused() {
 
 #[test]
 fn the_suppression_list_is_added_to_imported_exported_and_taken_off() {
-    let site = Site::new("conv-suppressions");
-    let daemon = site.start();
+    let site = Site::new("conv-suppressions", TOKEN);
+    let daemon = site.start(&config());
 
     // Added by API; what is not a number is refused with its position.
     let added = post_json(
@@ -1177,7 +1059,7 @@ fn the_suppression_list_is_added_to_imported_exported_and_taken_off() {
         &json!({ "phones": ["+14165550169"], "who": " " }),
     );
     expect_status(&daemon, "a change without who", &nobody, 400);
-    assert_eq!(error_code(&nobody), "bad_request");
+    assert_eq!(error_code(&daemon, &nobody), "bad_request");
 
     // A CSV import: the bad row is rejected with its line (the header is line 1).
     // Lines as an editor shows them: a quoted value over two lines, a blank line.
@@ -1213,7 +1095,7 @@ fn the_suppression_list_is_added_to_imported_exported_and_taken_off() {
         Some(("text/csv", b"number\n+14165550165\n".as_slice())),
     );
     expect_status(&daemon, "an import without a phone column", &no_phone, 400);
-    assert_eq!(error_code(&no_phone), "bad_request");
+    assert_eq!(error_code(&daemon, &no_phone), "bad_request");
 
     // The export, as JSON and as CSV.
     let exported = get_json(&daemon, "/v1/suppressions");
@@ -1301,7 +1183,7 @@ fn the_suppression_list_is_added_to_imported_exported_and_taken_off() {
         None,
     );
     expect_status(&daemon, "DELETE a number not on the list", &twice, 404);
-    assert_eq!(error_code(&twice), "not_found");
+    assert_eq!(error_code(&daemon, &twice), "not_found");
     let bad = daemon.get("/v1/suppressions/call-me");
     expect_status(&daemon, "the history of no number", &bad, 400);
     let exported = get_json(&daemon, "/v1/suppressions");
@@ -1340,7 +1222,7 @@ fn the_suppression_list_is_added_to_imported_exported_and_taken_off() {
             &refused,
             401,
         );
-        assert_eq!(error_code(&refused), "unauthorized");
+        assert_eq!(error_code(&daemon, &refused), "unauthorized");
     }
     let exported = get_json(&daemon, "/v1/suppressions");
     assert_eq!(exported["suppressions"].as_array().map(Vec::len), Some(3));
@@ -1365,9 +1247,9 @@ fn quiet_hours_hold_automatic_and_agent_replies_but_not_the_help_answer() {
     };
     let local = now + TimeDelta::hours(i64::from(offset));
     assert_eq!(local.hour(), 2, "offset {offset} for {now}");
-    let site = Site::new("conv-quiet-hours");
-    site.conversation_examples();
-    let daemon = site.start_with(&config_with(&format!("default-timezone = \"{zone}\"")));
+    let site = Site::new("conv-quiet-hours", TOKEN);
+    conversation_examples(&site);
+    let daemon = site.start(&config_with(&format!("default-timezone = \"{zone}\"")));
 
     let contact = "+14165550181";
     text_in(

@@ -11,12 +11,14 @@ use std::cell::Cell;
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use daemon_support::{Daemon, Response, SseEvent, exchange, log_with, temp_dir};
+use daemon_support::{
+    Config, Daemon, Response, Site, SseEvent, count, error_code, exchange, expect_status, get_json,
+    header, log_with, webhook,
+};
 use serde_json::{Value, json};
 
 /// The API token (the harness hands it to the daemon as `SWITCHBOARD_TEST_TOKEN`).
@@ -31,62 +33,9 @@ const PATIENCE: Duration = Duration::from_secs(30);
 // ---------------------------------------------------------------------------------------------
 // Fixtures
 
-/// One test's directory: `switchboard.toml`, `workflows/`, `data/`. Removed when the test
-/// passes; kept for a look when it fails.
-struct Site {
-    dir: PathBuf,
-}
-
-impl Site {
-    fn new(name: &str) -> Site {
-        let dir = temp_dir(name);
-        std::fs::create_dir_all(dir.join("workflows")).expect("workflow dir");
-        Site { dir }
-    }
-
-    /// Writes `workflows/<id>.yaml` whole (a temporary file renamed over it), so the watcher
-    /// never reads half a file.
-    fn workflow(&self, id: &str, text: &str) {
-        let temporary = self.dir.join("workflows").join(format!(".{id}.part"));
-        std::fs::write(&temporary, text).expect("write workflow");
-        std::fs::rename(
-            &temporary,
-            self.dir.join("workflows").join(format!("{id}.yaml")),
-        )
-        .expect("move workflow into place");
-    }
-
-    fn start(&self, config: &str) -> Daemon {
-        Daemon::start(&self.dir, config, Some(TOKEN))
-    }
-}
-
-impl Drop for Site {
-    fn drop(&mut self) {
-        if !std::thread::panicking() {
-            let _ = std::fs::remove_dir_all(&self.dir);
-        }
-    }
-}
-
-/// A config: the API behind the test token, one `mock` instance with the webhook token and
-/// `settings` (more inline-table entries, each starting with a comma), `api` and `provider`
-/// lines added to those sections.
-fn config(settings: &str, api: &str, provider: &str) -> String {
-    format!(
-        r#"data-dir = "data"
-workflow-dir = "workflows"
-
-[api]
-tokens = ["${{SWITCHBOARD_TEST_TOKEN}}"]
-{api}
-
-[providers.mock]
-plugin = "mock"
-{provider}
-settings = {{ webhook-token = "{HOOK_TOKEN}"{settings} }}
-"#
-    )
+/// A config: the API behind the test token, one `mock` instance with the webhook token.
+fn config() -> Config {
+    Config::new().mock(HOOK_TOKEN)
 }
 
 /// The parts every test workflow shares. Quiet hours are lifted (with the reason the
@@ -161,46 +110,6 @@ fn recipients_csv(first: u32, count: u32) -> String {
 // ---------------------------------------------------------------------------------------------
 // Requests
 
-fn header(name: &str, value: &str) -> (String, String) {
-    (name.to_string(), value.to_string())
-}
-
-/// Panics, with the answer and the daemon's log, unless the answer has `status`.
-#[track_caller]
-fn expect_status(daemon: &Daemon, what: &str, response: &Response, status: u16) {
-    assert_eq!(
-        response.status,
-        status,
-        "{what}: expected {status}, got {} {}\nlog:\n{}",
-        response.status,
-        response.text(),
-        daemon.log()
-    );
-}
-
-/// A JSON error answer's code, checking its shape: `{"error": {"code", "message"}}`.
-#[track_caller]
-fn error_code(daemon: &Daemon, response: &Response) -> String {
-    let body = response.json();
-    let message = body["error"]["message"].as_str().unwrap_or_default();
-    assert!(
-        !message.is_empty(),
-        "an error answer without a message: {body}\nlog:\n{}",
-        daemon.log()
-    );
-    body["error"]["code"]
-        .as_str()
-        .unwrap_or_else(|| panic!("an error answer without a code: {body}"))
-        .to_string()
-}
-
-#[track_caller]
-fn get_json(daemon: &Daemon, path: &str) -> Value {
-    let response = daemon.get(path);
-    expect_status(daemon, &format!("GET {path}"), &response, 200);
-    response.json()
-}
-
 /// Creates a draft campaign; returns its id.
 #[track_caller]
 fn create(daemon: &Daemon, name: &str, workflow: &str, tags: &[&str]) -> u64 {
@@ -245,31 +154,11 @@ fn act_ok(daemon: &Daemon, campaign: u64, action: &str) -> Value {
     response.json()
 }
 
-/// A campaign's count of recipients with `status`.
-fn count(campaign: &Value, status: &str) -> u64 {
-    campaign["counts"][status].as_u64().unwrap_or(0)
-}
-
 /// Waits until `recipients` recipients of the campaign are `sent`.
 fn wait_sent(daemon: &Daemon, campaign: u64, recipients: u64) -> Value {
     daemon.wait_for(&format!("/v1/campaigns/{campaign}"), PATIENCE, |c| {
         count(c, "sent") == recipients
     })
-}
-
-/// A mock webhook request; `token` goes in `x-mock-token` when given.
-fn webhook(daemon: &Daemon, token: Option<&str>, body: &Value) -> Response {
-    let mut headers = Vec::new();
-    if let Some(token) = token {
-        headers.push(header("x-mock-token", token));
-    }
-    let bytes = serde_json::to_vec(body).expect("json");
-    daemon.raw(
-        "POST",
-        "/webhooks/mock",
-        &headers,
-        Some(("application/json", &bytes)),
-    )
 }
 
 fn timestamp(value: &Value) -> DateTime<Utc> {
@@ -284,9 +173,9 @@ fn timestamp(value: &Value) -> DateTime<Utc> {
 
 #[test]
 fn the_api_needs_the_token_health_and_the_openapi_document_do_not() {
-    let site = Site::new("auth");
-    site.workflow("reminders", &reminders("reminders", "Hi"));
-    let daemon = site.start(&config("", "", ""));
+    let site = Site::new("auth", TOKEN);
+    site.workflow("reminders.yaml", &reminders("reminders", "Hi"));
+    let daemon = site.start(&config());
 
     let health = daemon.raw("GET", "/healthz", &[], None);
     expect_status(&daemon, "/healthz without a token", &health, 200);
@@ -359,9 +248,9 @@ fn the_api_needs_the_token_health_and_the_openapi_document_do_not() {
 
 #[test]
 fn a_campaign_sends_takes_receipts_and_replies_and_reports_them() {
-    let site = Site::new("flow");
-    site.workflow("reminders", &reminders("reminders", "Hi"));
-    let daemon = site.start(&config("", "", ""));
+    let site = Site::new("flow", TOKEN);
+    site.workflow("reminders.yaml", &reminders("reminders", "Hi"));
+    let daemon = site.start(&config());
 
     let id = create(&daemon, "Spring reminders", "reminders", &["spring"]);
     let campaign = get_json(&daemon, &format!("/v1/campaigns/{id}"));
@@ -682,10 +571,10 @@ fn a_campaign_sends_takes_receipts_and_replies_and_reports_them() {
 
 #[test]
 fn lifecycle_refusals_are_json_errors_and_the_list_filters() {
-    let site = Site::new("lifecycle");
-    site.workflow("reminders", &reminders("reminders", "Hi"));
-    site.workflow("notices", &one_message("notices", 50));
-    let daemon = site.start(&config("", "", ""));
+    let site = Site::new("lifecycle", TOKEN);
+    site.workflow("reminders.yaml", &reminders("reminders", "Hi"));
+    site.workflow("notices.yaml", &one_message("notices", 50));
+    let daemon = site.start(&config());
 
     let alpha = create(&daemon, "Alpha launch", "reminders", &["alpha"]);
     let beta = create(&daemon, "beta follow-up", "reminders", &["beta"]);
@@ -846,9 +735,9 @@ fn lifecycle_refusals_are_json_errors_and_the_list_filters() {
 
 #[test]
 fn workflow_edits_are_new_versions_and_a_broken_file_keeps_the_last_good_one() {
-    let site = Site::new("reload");
-    site.workflow("promo", &reminders("promo", "Hello"));
-    let daemon = site.start(&config("", "", ""));
+    let site = Site::new("reload", TOKEN);
+    site.workflow("promo.yaml", &reminders("promo", "Hello"));
+    let daemon = site.start(&config());
 
     let workflows = get_json(&daemon, "/v1/workflows");
     let promo = |list: &Value| -> Value {
@@ -864,7 +753,7 @@ fn workflow_edits_are_new_versions_and_a_broken_file_keeps_the_last_good_one() {
     assert_eq!(loaded["errors"], json!([]), "{workflows}");
 
     // An edit: version 2, within a few seconds.
-    site.workflow("promo", &reminders("promo", "Good news"));
+    site.workflow("promo.yaml", &reminders("promo", "Good news"));
     daemon.wait_for("/v1/workflows", Duration::from_secs(10), |all| {
         promo(all)["version"] == 2 && promo(all)["status"] == "loaded"
     });
@@ -889,7 +778,7 @@ fn workflow_edits_are_new_versions_and_a_broken_file_keeps_the_last_good_one() {
 
     // Broken: invalid YAML (an unclosed flow mapping on line 21). The id stays readable.
     let broken = reminders("promo", "Broken") + "  - send: { id: oops, text: \"never\"\n";
-    site.workflow("promo", &broken);
+    site.workflow("promo.yaml", &broken);
     let workflows = daemon.wait_for("/v1/workflows", Duration::from_secs(10), |all| {
         promo(all)["status"] == "invalid"
     });
@@ -976,7 +865,7 @@ fn workflow_edits_are_new_versions_and_a_broken_file_keeps_the_last_good_one() {
     assert_eq!(answer["valid"], true, "{answer}");
 
     // Fixed again: version 3.
-    site.workflow("promo", &reminders("promo", "Fixed"));
+    site.workflow("promo.yaml", &reminders("promo", "Fixed"));
     daemon.wait_for("/v1/workflows", Duration::from_secs(10), |all| {
         promo(all)["version"] == 3 && promo(all)["status"] == "loaded"
     });
@@ -992,9 +881,9 @@ fn workflow_edits_are_new_versions_and_a_broken_file_keeps_the_last_good_one() {
 
 #[test]
 fn uploads_over_the_limit_or_without_rows_are_refused() {
-    let site = Site::new("uploads");
-    site.workflow("reminders", &reminders("reminders", "Hi"));
-    let daemon = site.start(&config("", "max-upload-mb = 1", ""));
+    let site = Site::new("uploads", TOKEN);
+    site.workflow("reminders.yaml", &reminders("reminders", "Hi"));
+    let daemon = site.start(&config().api("max-upload-mb = 1"));
     let id = create(&daemon, "Uploads", "reminders", &[]);
     let path = format!("/v1/campaigns/{id}/lists?filename=big.csv");
     let head = |framing: &str| {
@@ -1176,17 +1065,18 @@ impl Carrier {
 fn a_killed_daemon_resumes_without_sending_twice_or_losing_anyone() {
     const RECIPIENTS: u64 = 150;
     let carrier = Carrier::start();
-    let site = Site::new("crash");
-    site.workflow("notices", &one_message("notices", 40));
-    let settings = format!(
-        ", latency-ms = \"20\", callback-url = \"http://{}/carrier\"",
-        carrier.addr
-    );
-    let config = config(&settings, "", "allow-hosts = [\"127.0.0.1:*\"]");
+    let site = Site::new("crash", TOKEN);
+    site.workflow("notices.yaml", &one_message("notices", 40));
+    let config = config()
+        .mock_settings(&format!(
+            "latency-ms = \"20\", callback-url = \"http://{}/carrier\"",
+            carrier.addr
+        ))
+        .mock_lines("allow-hosts = [\"127.0.0.1:*\"]");
     let daemon = site.start(&config);
 
     // A second daemon on the same data directory is refused, and says why.
-    match Daemon::try_start(&site.dir, &config, Some(TOKEN)) {
+    match Daemon::try_start(&site.dir, &config.to_string(), Some(TOKEN)) {
         Ok(second) => panic!(
             "a second daemon started on a data directory in use:\n{}",
             second.log()
@@ -1317,9 +1207,9 @@ fn a_killed_daemon_resumes_without_sending_twice_or_losing_anyone() {
 
 #[test]
 fn sigterm_stops_cleanly_and_a_restart_shows_the_same_state() {
-    let site = Site::new("shutdown");
-    site.workflow("reminders", &reminders("reminders", "Hi"));
-    let config = config("", "", "");
+    let site = Site::new("shutdown", TOKEN);
+    site.workflow("reminders.yaml", &reminders("reminders", "Hi"));
+    let config = config();
     let daemon = site.start(&config);
 
     let sending = create(&daemon, "Sending", "reminders", &[]);

@@ -1,6 +1,12 @@
 //! Starts the real `switchboard run` on a loopback port with a temporary data directory and
 //! talks to it over plain HTTP/1.1 (a tiny client on `TcpStream`: the tests see exactly the
 //! bytes a client would, with no HTTP library between).
+//!
+//! The fixtures the end-to-end tests share: a [`Site`] (one test's directory, its workflows
+//! and its daemons), the [`Config`] it runs with, and the checks on answers
+//! ([`expect_status`], [`error_code`], [`get_json`], [`count`]) and the mock provider's
+//! [`webhook`]. What differs between test files (the API token, the webhook token) is a
+//! parameter, so each file keeps its own values.
 
 #![allow(dead_code)]
 
@@ -10,6 +16,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+
+use serde_json::Value;
 
 /// A running daemon.
 pub struct Daemon {
@@ -476,4 +484,235 @@ pub fn exchange(
     let _ = stream.shutdown(std::net::Shutdown::Both);
     let _ = sending.join();
     (parse_response(&raw), took)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sites
+
+/// One test's directory: `switchboard.toml`, `workflows/`, `data/`. Removed when the test
+/// passes; kept for a look when it fails.
+pub struct Site {
+    /// The directory; the daemons run in it.
+    pub dir: PathBuf,
+    /// The API token its daemons are given (as `SWITCHBOARD_TEST_TOKEN`).
+    token: String,
+}
+
+impl Site {
+    /// A fresh directory with an empty `workflows/`, for daemons that take `token`.
+    pub fn new(name: &str, token: &str) -> Site {
+        let dir = temp_dir(name);
+        std::fs::create_dir_all(dir.join("workflows")).expect("workflow dir");
+        Site {
+            dir,
+            token: token.to_string(),
+        }
+    }
+
+    /// Writes `workflows/<file>` whole (a temporary file renamed over it), so the watcher
+    /// never reads half a file.
+    pub fn workflow(&self, file: &str, text: &str) {
+        let temporary = self.dir.join("workflows").join(format!(".{file}.part"));
+        std::fs::write(&temporary, text).expect("write workflow");
+        std::fs::rename(&temporary, self.dir.join("workflows").join(file))
+            .expect("move workflow into place");
+    }
+
+    /// Copies an example of `workflows/` as it is.
+    pub fn example(&self, file: &str) {
+        self.workflow(file, &example(file));
+    }
+
+    /// Starts a daemon on the site with `config`, and waits until it listens.
+    pub fn start(&self, config: &Config) -> Daemon {
+        Daemon::start(&self.dir, &config.to_string(), Some(&self.token))
+    }
+}
+
+impl Drop for Site {
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+}
+
+/// The text of an example workflow of `workflows/`.
+pub fn example(file: &str) -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../workflows")
+        .join(file);
+    std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("reading the example {}: {e}", path.display()))
+}
+
+/// A `switchboard.toml` for a [`Site`]: `data/` and `workflows/` in the site's directory, the
+/// API behind `${SWITCHBOARD_TEST_TOKEN}` (the token [`Daemon::start`] hands over), and what a
+/// test adds. Lines and entries are TOML written as they are.
+#[derive(Debug, Clone, Default)]
+pub struct Config {
+    top: String,
+    api: String,
+    help_text: Option<String>,
+    /// The `mock` instance's webhook token, when there is one.
+    mock: Option<String>,
+    mock_lines: String,
+    mock_settings: String,
+}
+
+impl Config {
+    /// The skeleton: no provider, nothing else.
+    pub fn new() -> Config {
+        Config::default()
+    }
+
+    /// Adds top-level keys (`quiet-hours = ...`).
+    pub fn top(mut self, lines: &str) -> Config {
+        self.top.push_str(lines);
+        self.top.push('\n');
+        self
+    }
+
+    /// Adds keys to `[api]` (`max-upload-mb = 1`).
+    pub fn api(mut self, lines: &str) -> Config {
+        self.api.push_str(lines);
+        self.api.push('\n');
+        self
+    }
+
+    /// Sets `[compliance] help-text`, the answer to HELP.
+    pub fn help_text(mut self, text: &str) -> Config {
+        self.help_text = Some(text.to_string());
+        self
+    }
+
+    /// Adds a `mock` provider instance whose webhooks must carry `webhook_token` in
+    /// `x-mock-token` (see [`webhook`]).
+    pub fn mock(mut self, webhook_token: &str) -> Config {
+        self.mock = Some(webhook_token.to_string());
+        self
+    }
+
+    /// Adds keys to `[providers.mock]` (`allow-hosts = [...]`).
+    pub fn mock_lines(mut self, lines: &str) -> Config {
+        assert!(self.mock.is_some(), "mock lines without the mock instance");
+        self.mock_lines.push_str(lines);
+        self.mock_lines.push('\n');
+        self
+    }
+
+    /// Adds entries to the `mock` instance's `settings` table, after its webhook token
+    /// (`latency-ms = "20", callback-url = "..."`).
+    pub fn mock_settings(mut self, entries: &str) -> Config {
+        assert!(
+            self.mock.is_some(),
+            "mock settings without the mock instance"
+        );
+        self.mock_settings.push_str(", ");
+        self.mock_settings.push_str(entries);
+        self
+    }
+}
+
+impl std::fmt::Display for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let Config {
+            top,
+            api,
+            help_text,
+            mock,
+            mock_lines,
+            mock_settings,
+        } = self;
+        write!(
+            f,
+            "data-dir = \"data\"\nworkflow-dir = \"workflows\"\n{top}\n\
+             [api]\ntokens = [\"${{SWITCHBOARD_TEST_TOKEN}}\"]\n{api}"
+        )?;
+        if let Some(help_text) = help_text {
+            write!(f, "\n[compliance]\nhelp-text = \"{help_text}\"\n")?;
+        }
+        if let Some(webhook_token) = mock {
+            write!(
+                f,
+                "\n[providers.mock]\nplugin = \"mock\"\n{mock_lines}\
+                 settings = {{ webhook-token = \"{webhook_token}\"{mock_settings} }}\n"
+            )?;
+        }
+        Ok(())
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Checks on answers
+
+/// A header, as [`Daemon::raw`] takes them.
+pub fn header(name: &str, value: &str) -> (String, String) {
+    (name.to_string(), value.to_string())
+}
+
+/// Panics, with the answer and the daemon's log, unless the answer has `status`.
+#[track_caller]
+pub fn expect_status(daemon: &Daemon, what: &str, response: &Response, status: u16) {
+    assert_eq!(
+        response.status,
+        status,
+        "{what}: expected {status}, got {} {}\nlog:\n{}",
+        response.status,
+        response.text(),
+        daemon.log()
+    );
+}
+
+/// A JSON error answer's code, checking its shape: `{"error": {"code", "message"}}`.
+#[track_caller]
+pub fn error_code(daemon: &Daemon, response: &Response) -> String {
+    let body = response.json();
+    let message = body["error"]["message"].as_str().unwrap_or_default();
+    assert!(
+        !message.is_empty(),
+        "an error answer without a message: {body}\nlog:\n{}",
+        daemon.log()
+    );
+    body["error"]["code"]
+        .as_str()
+        .unwrap_or_else(|| panic!("an error answer without a code: {body}"))
+        .to_string()
+}
+
+/// GET `path` with the token; panics unless the answer is 200.
+#[track_caller]
+pub fn get_json(daemon: &Daemon, path: &str) -> Value {
+    let response = daemon.get(path);
+    expect_status(daemon, &format!("GET {path}"), &response, 200);
+    response.json()
+}
+
+/// A campaign's count of recipients with `status`.
+pub fn count(campaign: &Value, status: &str) -> u64 {
+    campaign["counts"][status].as_u64().unwrap_or(0)
+}
+
+/// A mock webhook request; `token` goes in `x-mock-token` when given.
+pub fn webhook(daemon: &Daemon, token: Option<&str>, body: &Value) -> Response {
+    let mut headers = Vec::new();
+    if let Some(token) = token {
+        headers.push(header("x-mock-token", token));
+    }
+    let bytes = serde_json::to_vec(body).expect("json");
+    daemon.raw(
+        "POST",
+        "/webhooks/mock",
+        &headers,
+        Some(("application/json", &bytes)),
+    )
+}
+
+/// Posts mock webhook events (one event or a list) signed with `token`; panics unless they
+/// are accepted, and returns the answer.
+#[track_caller]
+pub fn signed_webhook(daemon: &Daemon, token: &str, events: &Value) -> Value {
+    let response = webhook(daemon, Some(token), events);
+    expect_status(daemon, "a signed webhook", &response, 200);
+    response.json()
 }

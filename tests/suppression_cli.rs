@@ -6,7 +6,7 @@ mod daemon_support;
 
 use std::process::{Command, Output};
 
-use daemon_support::{Daemon, temp_dir};
+use daemon_support::{Config, Daemon, Site};
 
 const TOKEN: &str = "cli-token-52d1";
 
@@ -31,14 +31,8 @@ fn stdout(output: &Output) -> String {
 
 #[test]
 fn the_suppression_list_is_managed_from_the_command_line() {
-    let dir = temp_dir("suppression-cli");
-    std::fs::create_dir_all(dir.join("workflows")).expect("workflow dir");
-    let daemon = Daemon::start(
-        &dir,
-        "data-dir = \"data\"\nworkflow-dir = \"workflows\"\n\
-         [api]\ntokens = [\"${SWITCHBOARD_TEST_TOKEN}\"]\n",
-        Some(TOKEN),
-    );
+    let site = Site::new("suppression-cli", TOKEN);
+    let daemon = site.start(&Config::new());
 
     let added = stdout(&cli(
         &daemon,
@@ -57,7 +51,7 @@ fn the_suppression_list_is_managed_from_the_command_line() {
         "{added}"
     );
 
-    let csv = dir.join("optouts.csv");
+    let csv = site.dir.join("optouts.csv");
     std::fs::write(
         &csv,
         "phone,detail\n+14165550102,again\nnot a number,x\n(416) 555-0103,paper form\n",
@@ -83,7 +77,7 @@ fn the_suppression_list_is_managed_from_the_command_line() {
         "{exported}"
     );
 
-    let json_file = dir.join("list.json");
+    let json_file = site.dir.join("list.json");
     stdout(&cli(
         &daemon,
         &["export", "--output", json_file.to_str().expect("path")],
@@ -113,5 +107,4 @@ fn the_suppression_list_is_managed_from_the_command_line() {
         "{}",
         String::from_utf8_lossy(&again.stderr)
     );
-    let _ = std::fs::remove_dir_all(&dir);
 }
