@@ -385,89 +385,118 @@ pub fn field_key(header: &str, position: usize) -> String {
 mod tests {
     use super::*;
 
-    fn role_of(headers: &[&str], role: Role) -> Option<String> {
-        HeaderMapping::new(headers, &HeaderOverrides::new())
+    /// The column of a two-column file `[other, header]` that takes `role`; `other` is the
+    /// phone for every other role, since a file without one does not map.
+    fn role_of(header: &str, role: Role) -> Option<String> {
+        let other = if role == Role::Phone { "x" } else { "phone" };
+        HeaderMapping::new(&[other, header], &HeaderOverrides::new())
             .ok()?
             .column_of(role)
             .map(str::to_string)
     }
 
+    /// A compact spelling as people write it: cased, spaced, underscored, dashed, padded.
+    fn variants(spelling: &str) -> Vec<String> {
+        let capitalised = |word: &str| {
+            let mut chars = word.chars();
+            chars
+                .next()
+                .map(|first| first.to_uppercase().chain(chars).collect::<String>())
+                .unwrap_or_default()
+        };
+        let mut variants = vec![
+            spelling.to_string(),
+            spelling.to_uppercase(),
+            capitalised(spelling),
+            format!(" {spelling} "),
+            format!("{spelling}."),
+        ];
+        // Every spelling is ASCII: any byte is a char boundary.
+        if spelling.len() > 1 {
+            let (head, tail) = spelling.split_at(spelling.len() / 2);
+            for separator in [" ", "_", "-", "\u{a0}"] {
+                variants.push(format!("{head}{separator}{tail}"));
+                variants.push(format!(
+                    "{}{separator}{}",
+                    capitalised(head),
+                    capitalised(tail)
+                ));
+                variants.push(format!("{head}{separator}{tail}").to_uppercase());
+            }
+        }
+        variants
+    }
+
     #[test]
-    fn recognises_every_phone_spelling() {
-        for spelling in [
-            "phone_number",
-            "phone",
-            "Phone Number",
-            "Number",
-            "mobile",
-            "mobile number",
-            "Mobile-Number",
-            "cell",
-            "cell phone",
-            "CELL_PHONE",
-            "msisdn",
-            "MSISDN",
-            "telephone",
-            "tel",
-            "Tel.",
-            " Phone ",
-        ] {
-            assert_eq!(
-                role_of(&["x", spelling], Role::Phone).as_deref(),
-                Some(spelling),
-                "{spelling}"
-            );
+    fn every_listed_spelling_of_every_role_is_recognised_whatever_its_case_and_spacing() {
+        for role in Role::ALL {
+            assert!(!role.spellings().is_empty(), "{role}");
+            for spelling in role.spellings() {
+                assert!(spelling.is_ascii(), "{role}: {spelling}");
+                assert_eq!(compact(spelling), *spelling, "{role}: not compact");
+                for header in variants(spelling) {
+                    assert_eq!(
+                        role_of(&header, role).as_deref(),
+                        Some(header.as_str()),
+                        "{role}: {header:?}"
+                    );
+                }
+            }
         }
     }
 
     #[test]
-    fn recognises_name_last_name_company_and_timezone_spellings() {
-        let cases: [(Role, &[&str]); 4] = [
-            (
-                Role::Name,
-                &[
-                    "name",
-                    "first_name",
-                    "First Name",
-                    "full name",
-                    "firstname",
-                    "FIRST-NAME",
-                ],
-            ),
-            (
-                Role::LastName,
-                &["last_name", "Last Name", "surname", "lastname"],
-            ),
-            (
-                Role::Company,
-                &[
-                    "company",
-                    "organization",
-                    "organisation",
-                    "business",
-                    "Company Name",
-                ],
-            ),
-            (
-                Role::Timezone,
-                &[
-                    "timezone",
-                    "tz",
-                    "time_zone",
-                    "time zone",
-                    "Time-Zone",
-                    "TZ",
-                ],
-            ),
-        ];
-        for (role, spellings) in cases {
-            for spelling in spellings {
-                assert_eq!(
-                    role_of(&["phone", spelling], role).as_deref(),
-                    Some(*spelling),
-                    "{role}: {spelling}"
-                );
+    fn no_spelling_belongs_to_two_roles() {
+        for role in Role::ALL {
+            for other in Role::ALL.into_iter().filter(|other| *other != role) {
+                for spelling in role.spellings() {
+                    assert!(
+                        !other.spellings().contains(spelling),
+                        "{spelling} is both {role} and {other}"
+                    );
+                }
             }
+        }
+    }
+
+    #[test]
+    fn recognises_columns_as_people_write_them() {
+        // Real headers beyond the mechanical variants above: whole words split where people
+        // split them, and the forms spreadsheets and CRMs export.
+        for (role, header) in [
+            (Role::Phone, "phone_number"),
+            (Role::Phone, "Phone Number"),
+            (Role::Phone, "PHONE-NUMBER"),
+            (Role::Phone, "Number"),
+            (Role::Phone, "mobile number"),
+            (Role::Phone, "Mobile-Number"),
+            (Role::Phone, "cell phone"),
+            (Role::Phone, "CELL_PHONE"),
+            (Role::Phone, "Tel."),
+            (Role::Phone, " Phone "),
+            (Role::Phone, "SMS-Number"),
+            (Role::Name, "first_name"),
+            (Role::Name, "First Name"),
+            (Role::Name, "full name"),
+            (Role::Name, "FIRST-NAME"),
+            (Role::Name, "Given Name"),
+            (Role::Name, "Contact_Name"),
+            (Role::LastName, "last_name"),
+            (Role::LastName, "Last Name"),
+            (Role::LastName, "FAMILY-NAME"),
+            (Role::Company, "Company Name"),
+            (Role::Company, "business_name"),
+            (Role::Timezone, "time_zone"),
+            (Role::Timezone, "time zone"),
+            (Role::Timezone, "Time-Zone"),
+            (Role::Timezone, "tz_name"),
+            (Role::Timezone, "IANA Timezone"),
+        ] {
+            assert_eq!(
+                role_of(header, role).as_deref(),
+                Some(header),
+                "{role}: {header:?}"
+            );
         }
     }
 

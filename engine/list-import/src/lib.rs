@@ -23,7 +23,7 @@ use switchboard_plugin_host::{
     CheckedManifest, CompiledPlugin, ImportRow, ImporterPlugin, InstanceConfig, PluginError,
     PluginHost,
 };
-use switchboard_runtime::lists::{ListImport, NewList};
+use switchboard_runtime::lists::{ListImport, ListImportError, NewList};
 use switchboard_runtime::records::{CampaignId, ListId, ListRecord};
 use switchboard_runtime::store::{Store, StoreError};
 use switchboard_runtime::{Runtime, RuntimeError};
@@ -49,6 +49,18 @@ pub enum FileImportError {
     /// The runtime refused the list or the store failed.
     #[error(transparent)]
     Runtime(#[from] RuntimeError),
+}
+
+impl FileImportError {
+    /// The runtime's list import error, when the runtime refused or stopped the list (its
+    /// header row, no rows, too many rows or columns, its campaign, the store): the error
+    /// under [`FileImportError::Runtime`] and [`RuntimeError::List`].
+    pub fn list_error(&self) -> Option<&ListImportError> {
+        match self {
+            FileImportError::Runtime(RuntimeError::List(error)) => Some(error),
+            _ => None,
+        }
+    }
 }
 
 /// How far an import has got.
@@ -281,5 +293,22 @@ mod tests {
         assert!(matches!(classify(encoding), FileImportError::Encoding(_)));
         let io = std::io::Error::other("disk");
         assert!(matches!(classify(io), FileImportError::Read(_)));
+    }
+
+    #[test]
+    fn the_runtimes_list_error_is_reached_through_the_wrapping() {
+        let rows = FileImportError::Runtime(
+            ListImportError::Limit(LimitError::TooManyRows { limit: 1, line: 3 }).into(),
+        );
+        assert!(matches!(
+            rows.list_error(),
+            Some(ListImportError::Limit(LimitError::TooManyRows {
+                limit: 1,
+                line: 3
+            }))
+        ));
+        let size = FileImportError::Limit(LimitError::FileTooLarge { limit: 1 });
+        assert!(size.list_error().is_none());
+        assert!(FileImportError::Empty.list_error().is_none());
     }
 }
