@@ -570,6 +570,110 @@ fn a_campaign_sends_takes_receipts_and_replies_and_reports_them() {
 // 3. The lifecycle's refusals and the campaign list's filters
 
 #[test]
+fn stats_count_error_codes_and_opt_outs_per_step_and_activity_adds_up() {
+    let site = Site::new("activity", TOKEN);
+    site.workflow("notice.yaml", &one_message("notice", 50));
+    let blocked = "+14165550404";
+    let daemon =
+        site.start(&config().mock_settings(&format!("permanent-failure-numbers = \"{blocked}\"")));
+    let id = create(&daemon, "Activity", "notice", &[]);
+    upload_ok(&daemon, id, "four.csv", &recipients_csv(401, 4));
+    act_ok(&daemon, id, "start");
+    daemon.wait_for(&format!("/v1/campaigns/{id}"), PATIENCE, |c| {
+        count(c, "sent") == 3 && count(c, "failed") == 1
+    });
+
+    // Receipts: one delivered, one undelivered with the carrier's code.
+    let provider_id = |seq: u64| -> String {
+        let timeline = get_json(&daemon, &format!("/v1/campaigns/{id}/recipients/{seq}"));
+        timeline["messages"][0]["provider_id"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no provider id: {timeline}"))
+            .to_string()
+    };
+    let receipts = json!([
+        { "type": "status", "provider-message-id": provider_id(0), "status": "delivered" },
+        { "type": "status", "provider-message-id": provider_id(1), "status": "undelivered",
+          "error-code": "30003", "error-message": "Unreachable destination handset" },
+    ]);
+    let answer = webhook(&daemon, Some(HOOK_TOKEN), &receipts);
+    expect_status(&daemon, "two receipts", &answer, 200);
+    // The delivered recipient texts STOP: an opt-out after the campaign's (only) message.
+    let stop = json!({ "type": "inbound", "provider-message-id": "mock-in-activity-1",
+                       "from": "+14165550401", "to": SENDER, "body": "STOP" });
+    let answer = webhook(&daemon, Some(HOOK_TOKEN), &stop);
+    expect_status(&daemon, "a STOP", &answer, 200);
+    let stats = daemon.wait_for(&format!("/v1/campaigns/{id}/stats"), PATIENCE, |s| {
+        s["delivered"] == 1 && s["failed"] == 2 && s["steps"]["notice"]["opted_out"] == 1
+    });
+
+    let errors = json!([
+        { "code": "30003", "count": 1 },
+        { "code": "mock-blocked-number", "count": 1 },
+    ]);
+    assert_eq!(stats["errors"], errors, "{stats}");
+    let notice = &stats["steps"]["notice"];
+    assert_eq!(notice["errors"], errors, "{stats}");
+    assert_eq!(notice["replied"], 0, "{stats}");
+    assert_eq!(
+        stats["sent"], 2,
+        "the undelivered one is failed now: {stats}"
+    );
+
+    let activity = get_json(&daemon, &format!("/v1/campaigns/{id}/activity"));
+    assert_eq!(activity["bucket_seconds"], 60, "{activity}");
+    let points = activity["points"].as_array().expect("points");
+    assert!(!points.is_empty(), "{activity}");
+    let total =
+        |field: &str| -> u64 { points.iter().map(|p| p[field].as_u64().unwrap_or(0)).sum() };
+    // `sent` counts every message the provider accepted, the undelivered one included.
+    assert_eq!(
+        total("sent"),
+        stats["sent"].as_u64().unwrap_or(0) + 1,
+        "{activity}"
+    );
+    assert_eq!(total("delivered"), stats["delivered"], "{activity}");
+    assert_eq!(total("failed"), stats["failed"], "{activity}");
+    let starts: Vec<DateTime<Utc>> = points.iter().map(|p| timestamp(&p["at"])).collect();
+    assert!(
+        starts.windows(2).all(|w| (w[1] - w[0]).num_seconds() == 60),
+        "one point a minute, gaps filled: {activity}"
+    );
+
+    // A range given: its buckets, zeros included; whole hours.
+    let first = starts[0];
+    let range = format!(
+        "/v1/campaigns/{id}/activity?since={}&until={}&bucket=3600",
+        (first - chrono::TimeDelta::hours(2)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        first.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+    );
+    let hourly = get_json(&daemon, &range);
+    assert_eq!(hourly["bucket_seconds"], 3600, "{hourly}");
+    let hours = hourly["points"].as_array().expect("points");
+    assert_eq!(hours.len(), 3, "{hourly}");
+    assert_eq!(hours[2]["sent"], total("sent"), "{hourly}");
+
+    for (query, what) in [
+        ("bucket=90", "a bucket of 90 seconds"),
+        ("since=yesterday", "a since that is no instant"),
+        (
+            "since=2026-12-08T00:00:00Z&until=2026-12-07T00:00:00Z",
+            "a since after the until",
+        ),
+        (
+            "since=2026-12-06T00:00:00Z&until=2026-12-07T00:00:00Z&bucket=60",
+            "1,441 points",
+        ),
+    ] {
+        let refused = daemon.get(&format!("/v1/campaigns/{id}/activity?{query}"));
+        expect_status(&daemon, what, &refused, 400);
+        assert_eq!(error_code(&daemon, &refused), "bad_request", "{what}");
+    }
+    let missing = daemon.get("/v1/campaigns/987654321/activity");
+    expect_status(&daemon, "the activity of no campaign", &missing, 404);
+}
+
+#[test]
 fn lifecycle_refusals_are_json_errors_and_the_list_filters() {
     let site = Site::new("lifecycle", TOKEN);
     site.workflow("reminders.yaml", &reminders("reminders", "Hi"));

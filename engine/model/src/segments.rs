@@ -337,6 +337,30 @@ mod tests {
         assert_eq!(summary(&text), (Encoding::Gsm7, 2, 306, 305));
     }
 
+    /// The dashboard's reply box counts segments in JavaScript
+    /// (`engine/daemon/dashboard/js/segments.js`); both are checked against one fixture (the
+    /// browser tests check the JavaScript side).
+    #[test]
+    fn agrees_with_the_fixture_the_dashboard_is_checked_against() {
+        let fixture: serde_json::Value = serde_json::from_str(include_str!(
+            "../../../tests/browser/fixtures/segments.json"
+        ))
+        .expect("the fixture is JSON");
+        let cases = fixture.as_array().expect("a list of cases");
+        assert!(cases.len() >= 10);
+        for case in cases {
+            let text = case["text"].as_str().expect("text");
+            let info = segment_info(text);
+            let encoding = match info.encoding {
+                Encoding::Gsm7 => "gsm7",
+                Encoding::Ucs2 => "ucs2",
+            };
+            assert_eq!(encoding, case["encoding"], "{text:?}");
+            assert_eq!(u64::from(info.segments), case["segments"], "{text:?}");
+            assert_eq!(u64::from(info.units), case["units"], "{text:?}");
+        }
+    }
+
     #[test]
     fn many_euro_signs_waste_a_septet_per_segment() {
         // 153 '€' * 2 = 306 septets; 76 '€' per part (152 septets):

@@ -22,6 +22,8 @@ pub struct CampaignLabels {
     pub workflow_version: Option<u64>,
     /// Tags of its own (the workflow's tags are added to them).
     pub tags: Vec<String>,
+    /// Who is responsible for it.
+    pub owner: Option<String>,
 }
 
 /// The workflow's tags, then the campaign's own, each once.
@@ -132,6 +134,7 @@ impl Runtime {
             recipients: 0,
             workflow_version: labels.workflow_version,
             tags: merged_tags(&workflow.tags, &labels.tags),
+            owner: labels.owner,
         };
         let mut changes = Changes::new();
         for recipient in recipients {
@@ -403,6 +406,7 @@ impl Runtime {
         let labels = CampaignLabels {
             workflow_version: original.workflow_version,
             tags: original.tags.clone(),
+            owner: original.owner.clone(),
         };
         self.refuse_if_importing(id)?;
         let lists = self.store.lists(id)?;

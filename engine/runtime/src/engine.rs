@@ -35,6 +35,7 @@ use crate::records::{
     RecipientRecord, RecipientSeq, RunState,
 };
 use crate::send_window::SendPolicy;
+use crate::stats;
 use crate::store::{Changes, Store, StoreError, same_timer};
 
 /// A runtime operation failed.
@@ -483,6 +484,7 @@ impl Runtime {
                 announced.message(&intent, now);
                 sends.push(intent);
             }
+            stats::credit_reactions(&self.store, id, seq, &run, &mut next, None)?;
             changes.put_run(id, seq, &recipient.phone, &run, &next);
             announced.run(id, seq, &run, &next);
             // The fired timer is spent unless the run still sleeps until exactly then (put_run
@@ -534,6 +536,14 @@ impl Runtime {
                     announced.message(&next_intent, now);
                     sends.push(next_intent);
                 }
+                stats::credit_reactions(
+                    &self.store,
+                    id,
+                    outbound.recipient,
+                    &run,
+                    &mut next,
+                    Some(&result),
+                )?;
                 changes.put_run(id, outbound.recipient, &recipient.phone, &run, &next);
                 announced.run(id, outbound.recipient, &run, &next);
                 cache.insert(outbound.recipient, (recipient, next));

@@ -12,7 +12,8 @@
 //! - [`provider`]: the provider seam, routing to named provider instances, and the scripted
 //!   in-process provider.
 //! - [`records`], [`store`]: what is kept, the key layout, the narrow storage interface.
-//! - [`stats`]: per-step message statistics and the responded count (exact counters).
+//! - [`stats`]: per-step message statistics, error codes, replies and opt-outs, the responded
+//!   count, and per-minute activity ([`stats::activity`]); exact counters.
 //! - [`delivery`]: delivery receipts moving messages (and recipients) forward.
 //! - [`events`]: live events for dashboards, announced after each commit.
 //! - [`sled_store`]: that interface on sled.

@@ -86,6 +86,10 @@ pub struct CampaignRecord {
     /// Tags to find it by: its workflow's and its own.
     #[serde(default)]
     pub tags: Vec<String>,
+    /// Who is responsible for it (free text the operator gives; records written before
+    /// owners existed have none).
+    #[serde(default)]
+    pub owner: Option<String>,
 }
 
 /// One imported recipient.
@@ -223,6 +227,16 @@ impl RecipientStatus {
             .map_or(u8::MAX, |p| p as u8)
     }
 
+    /// Whether the runtime is done with a recipient in this status: everything but
+    /// `pending`, `scheduled` and `sending`. (An operator's retry of failed recipients may
+    /// still move a `failed` one back.)
+    pub fn is_final(self) -> bool {
+        !matches!(
+            self,
+            RecipientStatus::Pending | RecipientStatus::Scheduled | RecipientStatus::Sending
+        )
+    }
+
     /// The status's name.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -295,6 +309,16 @@ pub struct RunState {
     /// How often the provider throttled the current send (its next call is try `throttles + 1`).
     #[serde(default)]
     pub throttles: u32,
+    /// Set with the first reply: the step id of the last message the provider had accepted
+    /// for this recipient by then (empty when none had been), the step [`crate::stats`]
+    /// credits the reply to. Runs that replied before it existed have none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replied_after: Option<String>,
+    /// Set when the recipient opts out while in the campaign (a send finds the number
+    /// suppressed, or the recipient texts an opt-out word in reply to the campaign): the step
+    /// id of the last message accepted for it by then (empty when none had been).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub opted_out_after: Option<String>,
 }
 
 impl RunState {
@@ -311,6 +335,8 @@ impl RunState {
             sent: 0,
             responded: false,
             throttles: 0,
+            replied_after: None,
+            opted_out_after: None,
         }
     }
 
@@ -450,6 +476,30 @@ mod tests {
             Err(RecordError::Json(_))
         ));
         assert!(matches!(decode::<RunState>(&[]), Err(RecordError::Empty)));
+    }
+
+    #[test]
+    fn only_waiting_and_sending_statuses_are_unfinished() {
+        let unfinished: Vec<RecipientStatus> = RecipientStatus::ALL
+            .into_iter()
+            .filter(|s| !s.is_final())
+            .collect();
+        assert_eq!(
+            unfinished,
+            [
+                RecipientStatus::Pending,
+                RecipientStatus::Scheduled,
+                RecipientStatus::Sending
+            ]
+        );
+    }
+
+    #[test]
+    fn campaigns_written_before_owners_read_with_none() {
+        let json = r#"{"id":1,"name":"n","workflow_id":"w","workflow_source":"","state":"draft",
+            "created_at":"2026-01-01T00:00:00Z","recipients":0}"#;
+        let record: CampaignRecord = serde_json::from_str(json).expect("an old record");
+        assert_eq!(record.owner, None);
     }
 
     #[test]

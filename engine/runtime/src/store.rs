@@ -18,6 +18,7 @@
 //! | `counters`    | campaign u64 · status u8                     | count u64          |
 //! | `counters`    | campaign u64 · 0xFE · step id · field u8     | count u64 ([`crate::stats`]) |
 //! | `counters`    | campaign u64 · 0xFD                          | count u64 (responded) |
+//! | `counters`    | campaign u64 · 0xFC/0xFB/0xFA · ...          | count u64 (errors, activity, replies and opt-outs by step: [`crate::stats`]) |
 //! | `lists`       | campaign u64 · list u32                      | `ListRecord`       |
 //! | `rejections`  | campaign u64 · list u32 · n u64              | `ErrorLogEntry`    |
 //! | `receipts`    | provider message id bytes                    | `messages` key     |
@@ -407,6 +408,9 @@ impl Changes {
         if run.responded {
             self.add_to_counter(stats::responded_key(campaign).to_vec(), 1);
         }
+        for (counter, delta) in stats::run_deltas(campaign, None, run) {
+            self.add_to_counter(counter, delta);
+        }
     }
 
     /// Saves a list.
@@ -457,8 +461,9 @@ impl Changes {
         *self.counters.entry(key).or_default() += delta;
     }
 
-    /// Saves a run's new state, keeping its timer, reply waiter and the campaign's counters in
-    /// step with it. `before` is the state it replaces.
+    /// Saves a run's new state, keeping its timer, reply waiter and the campaign's counters
+    /// (statuses, replies, the steps replies and opt-outs are credited to) in step with it.
+    /// `before` is the state it replaces.
     pub fn put_run(
         &mut self,
         campaign: CampaignId,
@@ -494,6 +499,9 @@ impl Changes {
         if before.responded != after.responded {
             let delta = if after.responded { 1 } else { -1 };
             self.add_to_counter(stats::responded_key(campaign).to_vec(), delta);
+        }
+        for (counter, delta) in stats::run_deltas(campaign, Some(before), after) {
+            self.add_to_counter(counter, delta);
         }
     }
 

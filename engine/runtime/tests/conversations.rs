@@ -417,3 +417,42 @@ fn a_higher_priority_flow_s_route_is_not_overridden_by_a_lower_one() {
     assert!(h.timeline(ANA).iter().any(|e| matches!(&e.kind,
         EntryKind::Event { text } if text.contains("sales would route to sales; careful"))));
 }
+
+#[test]
+fn replies_and_opt_outs_are_credited_to_the_step_sent_last() {
+    let mut h = Harness::new(at(12, 0), &[]);
+    let id = h.campaign(
+        "drip",
+        "  - send: { id: welcome, text: Coming on Friday? }\n\
+         \x20 - wait_reply: { timeout: 1h }\n\
+         \x20 - send: { id: follow-up, text: See you then }\n",
+        &[ANA, BO],
+    );
+    h.run_until(at(12, 5));
+    h.text(ANA, "yes");
+    // STOP while waiting for a reply: credited at once (not when a later send would find the
+    // number suppressed: that one is not counted again).
+    h.text(BO, "STOP");
+    h.run_until(at(14, 0));
+    let bo = h.store.run(id, 1).expect("read").expect("Bo's run");
+    assert_eq!(bo.status, RecipientStatus::OptedOut);
+    assert_eq!(bo.opted_out_after.as_deref(), Some("welcome"));
+    let reactions = h.store.reactions(id).expect("reactions");
+    let welcome = reactions.get("welcome").copied().unwrap_or_default();
+    assert_eq!(
+        (welcome.replied, welcome.opted_out),
+        (1, 1),
+        "{reactions:?}"
+    );
+    assert!(!reactions.contains_key("follow-up"), "{reactions:?}");
+    // STOP after the last message: credited to it.
+    h.text(ANA, "STOP");
+    let reactions = h.store.reactions(id).expect("reactions");
+    let follow_up = reactions.get("follow-up").copied().unwrap_or_default();
+    assert_eq!(
+        (follow_up.replied, follow_up.opted_out),
+        (0, 1),
+        "{reactions:?}"
+    );
+    assert_eq!(h.store.responded(id).expect("responded"), 1);
+}

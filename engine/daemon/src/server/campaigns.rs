@@ -1,6 +1,6 @@
-//! `/v1/campaigns`: create from a workflow, read, list (filters, sort, pages), edit while a
-//! draft, the lifecycle actions, duplicate, delete. Changes run on the engine thread; reads go
-//! to the store.
+//! `/v1/campaigns`: create from a workflow, read, list (filters, sort by any column, pages),
+//! edit while a draft, the lifecycle actions, duplicate, delete. Changes run on the engine
+//! thread; reads go to the store.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use switchboard_registry::WorkflowVersion;
 use switchboard_runtime::campaign_ops::CampaignLabels;
 use switchboard_runtime::lifecycle::{CampaignState, LifecycleAction};
-use switchboard_runtime::records::{CampaignId, CampaignRecord};
+use switchboard_runtime::records::{CampaignId, CampaignRecord, RecipientStatus};
 
 use super::error::{ApiError, ApiResult};
 use super::state::{AppState, Shared};
@@ -41,6 +41,16 @@ pub struct CampaignView {
     pub recipients: u64,
     /// Recipients by status.
     pub counts: BTreeMap<&'static str, u64>,
+    /// Who is responsible for it.
+    pub owner: Option<String>,
+    /// The provider instance it sends through.
+    pub provider: String,
+    /// The numbers its workflow sends from (one, or a pool's).
+    pub senders: Vec<String>,
+    /// Messages the provider accepted (sent or delivered since).
+    pub messages: u64,
+    /// The fraction (0 to 1) of its recipients in a final status; 0 without recipients.
+    pub progress: f64,
 }
 
 /// Which workflow version a campaign runs.
@@ -55,9 +65,15 @@ pub struct WorkflowRef {
 impl AppState {
     /// The API view of a campaign record.
     pub fn campaign_view(&self, record: &CampaignRecord) -> ApiResult<CampaignView> {
-        let counts = self
+        let by_status = self.store.counters(record.id)?;
+        let messages = self
             .store
-            .counters(record.id)?
+            .message_stats(record.id)?
+            .values()
+            .map(|step| step.sent + step.delivered)
+            .sum();
+        let progress = progress(&by_status);
+        let counts = by_status
             .into_iter()
             .map(|(status, count)| (status.as_str(), count))
             .collect();
@@ -75,6 +91,15 @@ impl AppState {
             started_at: record.started_at,
             recipients: record.recipients,
             counts,
+            owner: record.owner.clone(),
+            provider: record.provider.clone(),
+            senders: self
+                .realtime
+                .senders
+                .of_source(&record.workflow_source)
+                .to_vec(),
+            messages,
+            progress,
         })
     }
 
@@ -114,10 +139,38 @@ pub struct CreateCampaign {
     /// Extra tags, besides the workflow's.
     #[serde(default)]
     pub tags: Vec<String>,
+    /// Who is responsible for it (1 to 100 characters, trimmed).
+    pub owner: Option<String>,
 }
 
 /// Longest campaign name.
 const MAX_NAME: usize = 200;
+/// Longest owner.
+const MAX_OWNER: usize = 100;
+
+/// The fraction of recipients in a final status (0 without recipients).
+fn progress(counts: &BTreeMap<RecipientStatus, u64>) -> f64 {
+    let total: u64 = counts.values().sum();
+    if total == 0 {
+        return 0.0;
+    }
+    let done: u64 = counts
+        .iter()
+        .filter(|(status, _)| status.is_final())
+        .map(|(_, count)| count)
+        .sum();
+    done as f64 / total as f64
+}
+
+fn check_owner(owner: &str) -> ApiResult<&str> {
+    let owner = owner.trim();
+    if owner.is_empty() || owner.chars().count() > MAX_OWNER {
+        return Err(ApiError::bad_request(format!(
+            "owner must be 1 to {MAX_OWNER} characters"
+        )));
+    }
+    Ok(owner)
+}
 
 fn check_name(name: &str) -> ApiResult<&str> {
     let name = name.trim();
@@ -135,10 +188,17 @@ pub async fn create(
     Json(body): Json<CreateCampaign>,
 ) -> ApiResult<(StatusCode, Json<CampaignView>)> {
     let name = check_name(&body.name)?.to_string();
+    let owner = body
+        .owner
+        .as_deref()
+        .map(check_owner)
+        .transpose()?
+        .map(str::to_string);
     let version = state.workflow_for_new_campaign(&body.workflow)?;
     let labels = CampaignLabels {
         workflow_version: Some(version.version),
         tags: body.tags,
+        owner,
     };
     let source = version.source.clone();
     let id = state
@@ -169,11 +229,14 @@ pub struct ListQuery {
     pub tag: Option<String>,
     /// The workflow id.
     pub workflow: Option<String>,
+    /// The owner, exactly.
+    pub owner: Option<String>,
     /// Started at or after.
     pub started_after: Option<DateTime<Utc>>,
     /// Started before.
     pub started_before: Option<DateTime<Utc>>,
-    /// `created_at` (default), `started_at`, `name`, `id`, `recipients`.
+    /// `created_at` (default), `started_at`, `name`, `id`, `recipients`, `state`, `owner`,
+    /// `sender`, `messages`, `progress`.
     pub sort: Option<String>,
     /// `desc` (default) or `asc`.
     pub order: Option<String>,
@@ -212,6 +275,78 @@ fn parse_states(list: &str) -> ApiResult<Vec<CampaignState>> {
         .collect()
 }
 
+/// A column campaigns are listed by. Ties go by id, so pages are stable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SortKey {
+    CreatedAt,
+    StartedAt,
+    Name,
+    Id,
+    Recipients,
+    State,
+    Owner,
+    Sender,
+    Messages,
+    Progress,
+}
+
+impl SortKey {
+    fn parse(name: &str) -> ApiResult<Self> {
+        Ok(match name {
+            "created_at" => Self::CreatedAt,
+            "started_at" => Self::StartedAt,
+            "name" => Self::Name,
+            "id" => Self::Id,
+            "recipients" => Self::Recipients,
+            "state" => Self::State,
+            "owner" => Self::Owner,
+            "sender" => Self::Sender,
+            "messages" => Self::Messages,
+            "progress" => Self::Progress,
+            other => {
+                return Err(ApiError::bad_request(format!(
+                    "sort {other:?}: use created_at, started_at, name, id, recipients, state, \
+                     owner, sender, messages or progress"
+                )));
+            }
+        })
+    }
+
+    /// Whether the key is a figure of the view (counters, the workflow's senders) rather
+    /// than a field of the record.
+    fn needs_views(self) -> bool {
+        matches!(self, Self::Sender | Self::Messages | Self::Progress)
+    }
+
+    fn compare_records(self, a: &CampaignRecord, b: &CampaignRecord) -> std::cmp::Ordering {
+        let lower = |owner: &Option<String>| owner.as_deref().map(str::to_lowercase);
+        match self {
+            Self::CreatedAt => a.created_at.cmp(&b.created_at),
+            Self::StartedAt => a.started_at.cmp(&b.started_at),
+            Self::Name => a.name.to_lowercase().cmp(&b.name.to_lowercase()),
+            Self::Id => std::cmp::Ordering::Equal,
+            Self::Recipients => a.recipients.cmp(&b.recipients),
+            // The lifecycle's order: draft, scheduled, sending, paused, completed, ...
+            Self::State => (a.state as u8).cmp(&(b.state as u8)),
+            // Campaigns without an owner first.
+            Self::Owner => lower(&a.owner).cmp(&lower(&b.owner)),
+            Self::Sender | Self::Messages | Self::Progress => std::cmp::Ordering::Equal,
+        }
+        .then(a.id.cmp(&b.id))
+    }
+
+    fn compare_views(self, a: &CampaignView, b: &CampaignView) -> std::cmp::Ordering {
+        match self {
+            // By the first number (campaigns without one first).
+            Self::Sender => a.senders.first().cmp(&b.senders.first()),
+            Self::Messages => a.messages.cmp(&b.messages),
+            Self::Progress => a.progress.total_cmp(&b.progress),
+            _ => std::cmp::Ordering::Equal,
+        }
+        .then(a.id.cmp(&b.id))
+    }
+}
+
 /// `GET /v1/campaigns`.
 pub async fn list(
     State(state): State<Shared>,
@@ -232,6 +367,12 @@ pub async fn list(
                 .is_none_or(|n| c.name.to_lowercase().contains(n))
         })
         .filter(|c| query.workflow.as_ref().is_none_or(|w| &c.workflow_id == w))
+        .filter(|c| {
+            query
+                .owner
+                .as_ref()
+                .is_none_or(|o| c.owner.as_ref() == Some(o))
+        })
         .filter(|c| query.tag.as_ref().is_none_or(|t| c.tags.contains(t)))
         .filter(|c| {
             query
@@ -244,36 +385,43 @@ pub async fn list(
                 .is_none_or(|before| c.started_at.is_some_and(|s| s < before))
         })
         .collect();
-    match query.sort.as_deref().unwrap_or("created_at") {
-        "created_at" => matching.sort_by_key(|c| (c.created_at, c.id)),
-        "started_at" => matching.sort_by_key(|c| (c.started_at, c.id)),
-        "name" => matching.sort_by_key(|c| (c.name.to_lowercase(), c.id)),
-        "id" => matching.sort_by_key(|c| c.id),
-        "recipients" => matching.sort_by_key(|c| (c.recipients, c.id)),
-        other => {
-            return Err(ApiError::bad_request(format!(
-                "sort {other:?}: use created_at, started_at, name, id or recipients"
-            )));
-        }
-    }
-    match query.order.as_deref().unwrap_or("desc") {
-        "desc" => matching.reverse(),
-        "asc" => {}
+    let sort = SortKey::parse(query.sort.as_deref().unwrap_or("created_at"))?;
+    let descending = match query.order.as_deref().unwrap_or("desc") {
+        "desc" => true,
+        "asc" => false,
         other => {
             return Err(ApiError::bad_request(format!(
                 "order {other:?}: use asc or desc"
             )));
         }
-    }
+    };
     let per_page = query.per_page.unwrap_or(50).clamp(1, 500);
     let page = query.page.unwrap_or(1).max(1);
     let total = matching.len();
-    let campaigns = matching
-        .iter()
-        .skip((page - 1).saturating_mul(per_page))
-        .take(per_page)
-        .map(|record| state.campaign_view(record))
-        .collect::<ApiResult<Vec<_>>>()?;
+    let skip = (page - 1).saturating_mul(per_page);
+    let campaigns = if sort.needs_views() {
+        // Figures from the counters: every match's view is needed to order them.
+        let mut views = matching
+            .iter()
+            .map(|record| state.campaign_view(record))
+            .collect::<ApiResult<Vec<_>>>()?;
+        views.sort_by(|a, b| sort.compare_views(a, b));
+        if descending {
+            views.reverse();
+        }
+        views.into_iter().skip(skip).take(per_page).collect()
+    } else {
+        matching.sort_by(|a, b| sort.compare_records(a, b));
+        if descending {
+            matching.reverse();
+        }
+        matching
+            .iter()
+            .skip(skip)
+            .take(per_page)
+            .map(|record| state.campaign_view(record))
+            .collect::<ApiResult<Vec<_>>>()?
+    };
     Ok(Json(CampaignPage {
         campaigns,
         page,
@@ -417,4 +565,48 @@ pub async fn delete(
         .call(move |runtime| runtime.delete(id))
         .await??;
     Ok(StatusCode::NO_CONTENT)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn progress_is_the_final_share_of_recipients() {
+        assert_eq!(progress(&BTreeMap::new()), 0.0);
+        let counts = BTreeMap::from([
+            (RecipientStatus::Scheduled, 2),
+            (RecipientStatus::Sent, 1),
+            (RecipientStatus::OptedOut, 1),
+        ]);
+        assert_eq!(progress(&counts), 0.5);
+    }
+
+    #[test]
+    fn owners_are_trimmed_and_bounded() {
+        assert_eq!(check_owner("  ada ").ok(), Some("ada"));
+        assert!(check_owner("   ").is_err());
+        assert!(check_owner(&"x".repeat(MAX_OWNER + 1)).is_err());
+        assert!(check_owner(&"é".repeat(MAX_OWNER)).is_ok());
+    }
+
+    #[test]
+    fn every_column_sorts_and_others_are_refused() {
+        for name in [
+            "created_at",
+            "started_at",
+            "name",
+            "id",
+            "recipients",
+            "state",
+            "owner",
+            "sender",
+            "messages",
+            "progress",
+        ] {
+            assert!(SortKey::parse(name).is_ok(), "{name}");
+        }
+        let refused = SortKey::parse("cost").err().map(|e| e.message);
+        assert!(refused.is_some_and(|m| m.contains("progress")));
+    }
 }

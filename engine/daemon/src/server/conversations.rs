@@ -1,9 +1,9 @@
 //! `/v1/conversations`: the agent's side. Conversations by queue, state, assignee, contact or
 //! campaign (latest activity first, paged); one conversation with its timeline (campaign
 //! messages with their current status), guidance (ranked suggestions, flags, saved fields,
-//! tags) and whether the contact opted out; claim, assign, reply (through the provider with
-//! every compliance check), note, close. Changes go out on the SSE stream as `conversation`
-//! events. Also the conversation workflows the engine runs, rebuilt from the registry on load
+//! tags), whether the contact opted out and until when quiet hours would hold a reply; claim,
+//! assign, reply (through the provider with every compliance check), note, close. Changes go
+//! out on the SSE stream as `conversation` events. Also the conversation workflows the engine runs, rebuilt from the registry on load
 //! and on every reload.
 
 use std::sync::Arc;
@@ -11,10 +11,12 @@ use std::sync::Arc;
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use switchboard_guidance::flow::FlowSet;
 use switchboard_model::Workflow;
 use switchboard_registry::{Status, WorkflowRegistry};
+use switchboard_runtime::conversation::outbox::held_until;
 use switchboard_runtime::conversation::records::{ConsentRecord, Suggestion};
 use switchboard_runtime::conversation::store::ConversationFilter;
 use switchboard_runtime::conversation::{
@@ -157,6 +159,9 @@ pub struct ConversationView {
     pub opted_out: Option<ConsentRecord>,
     /// Everything said and done, oldest first.
     pub timeline: Vec<TimelineView>,
+    /// When a reply written now would go out, if the contact's quiet hours would hold it
+    /// (null: it would go out at once).
+    pub reply_held_until: Option<DateTime<Utc>>,
 }
 
 fn conversation_view(state: &Shared, record: ConversationRecord) -> ApiResult<ConversationView> {
@@ -181,10 +186,20 @@ fn conversation_view(state: &Shared, record: ConversationRecord) -> ApiResult<Co
             Ok(TimelineView { entry, status })
         })
         .collect::<ApiResult<_>>()?;
+    // The engine holds a reply with the same function and settings, so the warning an agent
+    // sees matches what will happen (unless the clock crosses the opening meanwhile).
+    let config = &state.runtime_config;
+    let reply_held_until = held_until(
+        record.timezone.as_deref(),
+        config.default_timezone,
+        config.allowed_hours,
+        state.clock.now(),
+    );
     Ok(ConversationView {
         guidance: record.suggestions.clone(),
         opted_out: state.store.suppression(&record.contact)?,
         timeline,
+        reply_held_until,
         record,
     })
 }

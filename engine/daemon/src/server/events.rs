@@ -17,6 +17,7 @@ use switchboard_runtime::records::CampaignId;
 use tokio::sync::broadcast;
 
 use super::metrics::Metrics;
+use super::realtime::Realtime;
 use super::state::Shared;
 
 /// Events kept for readers that are behind.
@@ -82,17 +83,20 @@ impl EventBus {
     }
 }
 
-/// Feeds the runtime's events to the bus and the metrics.
+/// Feeds the runtime's events to the bus, the metrics and the live rates.
 #[derive(Debug)]
 pub struct BusObserver {
     /// Where events go.
     pub bus: EventBus,
     /// What is counted.
     pub metrics: Arc<Metrics>,
+    /// Send rates and errors for `/v1/realtime`.
+    pub realtime: Arc<Realtime>,
 }
 
 impl Observer for BusObserver {
     fn notify(&self, event: &RuntimeEvent) {
+        self.realtime.observe(event);
         let (campaign, kind) = match event {
             RuntimeEvent::Campaign { campaign, .. } => (Some(*campaign), "campaign"),
             RuntimeEvent::Message {

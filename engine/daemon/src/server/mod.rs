@@ -13,12 +13,16 @@
 //!   [`suppressions`]: the `/v1` resources.
 //! - [`webhooks`]: provider callbacks; [`inbox_writer`]: their group commit to the store.
 //! - [`events`]: Server-Sent Events; [`metrics`]: Prometheus text.
+//! - [`realtime`]: live send rates and errors per campaign and sender; [`preview`]: a
+//!   campaign's schedule, simulated.
+//! - [`dashboard`]: the web dashboard's embedded page and assets.
 //! - [`providers`]: provider instances from the config.
 //! - [`error`]: JSON error answers; [`log`]: the daemon's log lines.
 //! - `openapi_check` (tests): `schemas/openapi.json` against the router and handlers.
 
 pub mod campaigns;
 pub mod conversations;
+pub mod dashboard;
 pub mod driver;
 pub mod error;
 pub mod events;
@@ -28,7 +32,9 @@ pub mod log;
 pub mod metrics;
 #[cfg(test)]
 mod openapi_check;
+pub mod preview;
 pub mod providers;
+pub mod realtime;
 pub mod recipients;
 pub mod router;
 pub mod state;
@@ -162,15 +168,20 @@ pub async fn start(config: &Config, options: RunOptions) -> anyhow::Result<Runni
         store.clone(),
         options.clock.clone(),
         providers.router.clone(),
-        runtime_config,
+        runtime_config.clone(),
     )
     .context("cannot open the campaign runtime")?;
     let bus = EventBus::new();
     let metrics = Arc::new(Metrics::default());
+    let realtime = Arc::new(realtime::Realtime::new(
+        store.clone(),
+        options.clock.clone(),
+    ));
     runtime.set_flows(Arc::new(conversations::flow_set(&registry)));
     runtime.set_observer(Arc::new(BusObserver {
         bus: bus.clone(),
         metrics: metrics.clone(),
+        realtime: realtime.clone(),
     }));
     let (driver, engine) = Driver::start(runtime, options.clock.clone(), options.driver)
         .context("cannot start the engine thread")?;
@@ -194,6 +205,8 @@ pub async fn start(config: &Config, options: RunOptions) -> anyhow::Result<Runni
         inbox_writer: InboxWriter::start(store_for_inbox)?,
         events: bus.clone(),
         metrics,
+        realtime,
+        runtime_config,
     });
     let watcher = workflows::watch(&registry, bus, driver.clone())
         .map_err(|error| log::warn(&format!("workflow changes will not be noticed: {error}")))

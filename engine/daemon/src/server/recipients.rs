@@ -1,5 +1,6 @@
 //! `/v1/campaigns/{id}/recipients`: a campaign's recipients with their status (filtered,
-//! paged by cursor), one recipient's message timeline, and the campaign's statistics.
+//! paged by cursor), one recipient's message timeline, the campaign's statistics (`/stats`)
+//! and its messages' activity over time (`/activity`).
 
 use std::collections::BTreeMap;
 
@@ -9,7 +10,8 @@ use serde::{Deserialize, Serialize};
 use switchboard_runtime::records::{
     CampaignId, MessageRecord, RecipientRecord, RecipientSeq, RecipientStatus, RunState,
 };
-use switchboard_runtime::stats::MessageStats;
+use switchboard_runtime::stats::activity::{SeriesError, SeriesRequest};
+use switchboard_runtime::stats::{ErrorCount, MessageStats, Reactions, top_errors};
 
 use super::error::{ApiError, ApiResult};
 use super::state::Shared;
@@ -183,9 +185,15 @@ pub struct Stats {
     pub segments: u64,
     /// Segments times the provider instance's price, when configured.
     pub estimated_cost: Option<f64>,
+    /// The most frequent error codes of failed messages over every step (at most
+    /// [`TOP_ERRORS`], most frequent first, ties by code).
+    pub errors: Vec<ErrorCount>,
     /// The same, per message of the sequence (step id).
     pub steps: BTreeMap<String, StepStats>,
 }
+
+/// How many error codes `/stats` lists, per step and for the campaign.
+pub const TOP_ERRORS: usize = 5;
 
 /// The statistics of one message of a sequence.
 #[derive(Debug, Serialize)]
@@ -201,16 +209,32 @@ pub struct StepStats {
     pub unknown: u64,
     /// Segments accepted.
     pub segments: u64,
+    /// Recipients whose first reply came after this message (the last one the provider had
+    /// accepted for them).
+    pub replied: u64,
+    /// Recipients who opted out after this message (the last one accepted for them): a later
+    /// send found them suppressed, or they texted an opt-out word in reply.
+    pub opted_out: u64,
+    /// The most frequent error codes of its failed messages (at most [`TOP_ERRORS`], most
+    /// frequent first, ties by code).
+    pub errors: Vec<ErrorCount>,
 }
 
-impl From<&MessageStats> for StepStats {
-    fn from(stats: &MessageStats) -> Self {
+impl StepStats {
+    fn new(
+        stats: &MessageStats,
+        reactions: &Reactions,
+        errors: Option<&BTreeMap<String, u64>>,
+    ) -> Self {
         Self {
             sent: stats.sent + stats.delivered,
             delivered: stats.delivered,
             failed: stats.failed,
             unknown: stats.unknown,
             segments: stats.segments,
+            replied: reactions.replied,
+            opted_out: reactions.opted_out,
+            errors: errors.map_or_else(Vec::new, |codes| top_errors(codes, TOP_ERRORS)),
         }
     }
 }
@@ -222,11 +246,28 @@ pub async fn stats(
 ) -> ApiResult<Json<Stats>> {
     let record = state.campaign_record(id)?;
     let counts = state.store.counters(id)?;
-    let steps: BTreeMap<String, StepStats> = state
-        .store
-        .message_stats(id)?
-        .iter()
-        .map(|(step, stats)| (step.clone(), StepStats::from(stats)))
+    let messages = state.store.message_stats(id)?;
+    let reactions = state.store.reactions(id)?;
+    let errors = state.store.error_counts(id)?;
+    let mut all_errors: BTreeMap<String, u64> = BTreeMap::new();
+    for (code, n) in errors.values().flatten() {
+        *all_errors.entry(code.clone()).or_default() += n;
+    }
+    let step_ids: std::collections::BTreeSet<&String> = messages
+        .keys()
+        .chain(reactions.keys())
+        .chain(errors.keys())
+        .collect();
+    let steps: BTreeMap<String, StepStats> = step_ids
+        .into_iter()
+        .map(|step| {
+            let stats = StepStats::new(
+                messages.get(step).unwrap_or(&MessageStats::default()),
+                reactions.get(step).unwrap_or(&Reactions::default()),
+                errors.get(step),
+            );
+            (step.clone(), stats)
+        })
         .collect();
     let responded = state.store.responded(id)?;
     let sum = |f: fn(&StepStats) -> u64| steps.values().map(f).sum::<u64>();
@@ -256,6 +297,88 @@ pub async fn stats(
         },
         segments,
         estimated_cost: price.map(|p| (p * segments as f64 * 10_000.0).round() / 10_000.0),
+        errors: top_errors(&all_errors, TOP_ERRORS),
         steps,
+    }))
+}
+
+/// `GET /v1/campaigns/{id}/activity` query.
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct ActivityQuery {
+    /// From the bucket holding this instant (RFC 3339; default: the first activity).
+    pub since: Option<String>,
+    /// Through the bucket holding this instant (RFC 3339; default: the last activity).
+    pub until: Option<String>,
+    /// Bucket size in seconds, a multiple of 60 (default: about 240 points over the range).
+    pub bucket: Option<u64>,
+}
+
+/// A campaign's messages over time, in buckets.
+#[derive(Debug, Serialize)]
+pub struct Activity {
+    /// The size of every bucket.
+    pub bucket_seconds: u64,
+    /// Every bucket from the first to the last, oldest first (empty ones as zeros).
+    pub points: Vec<ActivityPoint>,
+}
+
+/// What a campaign's messages did in one bucket.
+#[derive(Debug, Serialize)]
+pub struct ActivityPoint {
+    /// The bucket's start.
+    pub at: chrono::DateTime<chrono::Utc>,
+    /// Messages the provider accepted then (whatever became of them since).
+    pub sent: u64,
+    /// Messages whose delivery was reported then.
+    pub delivered: u64,
+    /// Messages refused then, or reported undelivered then (every failed try).
+    pub failed: u64,
+}
+
+fn instant(name: &str, text: Option<&str>) -> ApiResult<Option<chrono::DateTime<chrono::Utc>>> {
+    text.map(|text| {
+        chrono::DateTime::parse_from_rfc3339(text)
+            .map(|at| at.to_utc())
+            .map_err(|e| {
+                ApiError::bad_request(format!(
+                    "{name} {text:?} is not an RFC 3339 instant (like 2026-12-07T15:00:00Z): {e}"
+                ))
+            })
+    })
+    .transpose()
+}
+
+/// `GET /v1/campaigns/{id}/activity`: messages sent, delivered and failed per bucket.
+pub async fn activity(
+    State(state): State<Shared>,
+    Path(id): Path<CampaignId>,
+    Query(query): Query<ActivityQuery>,
+) -> ApiResult<Json<Activity>> {
+    state.campaign_record(id)?;
+    let request = SeriesRequest {
+        since: instant("since", query.since.as_deref())?,
+        until: instant("until", query.until.as_deref())?,
+        bucket_seconds: query.bucket,
+    };
+    let series = state
+        .store
+        .activity_series(id, &request)
+        .map_err(|error| match error {
+            SeriesError::Store(error) => ApiError::from(error),
+            other => ApiError::bad_request(other.to_string()),
+        })?;
+    Ok(Json(Activity {
+        bucket_seconds: series.bucket_seconds,
+        points: series
+            .points
+            .into_iter()
+            .map(|(at, activity)| ActivityPoint {
+                at,
+                sent: activity.sent,
+                delivered: activity.delivered,
+                failed: activity.failed,
+            })
+            .collect(),
     }))
 }

@@ -1,6 +1,7 @@
 //! The routes: `/v1` (bearer-token authenticated), `/webhooks/{instance}` (authenticated by
 //! the provider's signature, in its plugin), `/healthz`, `/metrics`, `/v1/openapi.json`.
-//! Every request's latency is measured for `/metrics`.
+//! Every request's latency is measured for `/metrics`. Anything else is the web dashboard
+//! ([`super::dashboard`]) or a JSON 404.
 
 use std::time::Instant;
 
@@ -14,8 +15,10 @@ use axum::routing::{any, get, post};
 use super::error::ApiError;
 use super::state::Shared;
 use super::{
-    campaigns, conversations, events, lists, recipients, suppressions, webhooks, workflows,
+    campaigns, conversations, dashboard, events, lists, recipients, suppressions, webhooks,
+    workflows,
 };
+use super::{preview, realtime};
 
 /// The OpenAPI document of the API.
 pub const OPENAPI: &str = include_str!("../../../../schemas/openapi.json");
@@ -46,6 +49,8 @@ pub fn router(state: Shared) -> Router {
             get(recipients::timeline),
         )
         .route("/campaigns/{id}/stats", get(recipients::stats))
+        .route("/campaigns/{id}/activity", get(recipients::activity))
+        .route("/campaigns/{id}/preview", get(preview::preview))
         .route("/campaigns/{id}/{action}", post(campaigns::act))
         .route("/workflows", get(workflows::list))
         .route("/workflows/validate", post(workflows::validate))
@@ -75,6 +80,7 @@ pub fn router(state: Shared) -> Router {
             get(suppressions::history).delete(suppressions::remove),
         )
         .route("/events", get(events::stream))
+        .route("/realtime", get(realtime::snapshot))
         .route_layer(middleware::from_fn_with_state(state.clone(), authenticate))
         .layer(DefaultBodyLimit::max(state.limits.max_json_bytes));
     Router::new()
@@ -89,13 +95,9 @@ pub fn router(state: Shared) -> Router {
             "/webhooks/{instance}",
             any(webhooks::receive).layer(DefaultBodyLimit::max(state.limits.max_webhook_bytes)),
         )
-        .fallback(not_found)
+        .fallback(dashboard::serve)
         .layer(middleware::from_fn_with_state(state.clone(), measure))
         .with_state(state)
-}
-
-async fn not_found() -> ApiError {
-    ApiError::not_found("no such route; see /v1/openapi.json")
 }
 
 /// Refuses requests without a valid bearer token (when tokens are configured).

@@ -1,5 +1,6 @@
 //! What every request handler shares: the engine thread, the store (for reads), the workflow
-//! registry, the provider instances (for webhooks), the importers, the event bus, metrics.
+//! registry, the provider instances (for webhooks), the importers, the event bus, metrics,
+//! the live rates.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -8,15 +9,16 @@ use switchboard_config::ApiTokens;
 use switchboard_plugin_host::ImporterPlugin;
 use switchboard_plugin_host::provider::ProviderPlugin;
 use switchboard_registry::WorkflowRegistry;
-use switchboard_runtime::Clock;
 use switchboard_runtime::records::CampaignRecord;
 use switchboard_runtime::store::Store;
+use switchboard_runtime::{Clock, RuntimeConfig};
 
 use super::driver::Driver;
 use super::events::EventBus;
 use super::inbox_writer::InboxWriter;
 use super::metrics::Metrics;
 use super::providers::ProviderSet;
+use super::realtime::Realtime;
 
 /// A configured provider instance, as the API sees it.
 #[derive(Debug)]
@@ -84,6 +86,10 @@ pub struct AppState {
     pub events: EventBus,
     /// Counters for `/metrics`.
     pub metrics: Arc<Metrics>,
+    /// Recent send rates and errors for `/v1/realtime` (fed by the runtime's events).
+    pub realtime: Arc<Realtime>,
+    /// The settings the runtime runs with; schedule previews simulate with them.
+    pub runtime_config: RuntimeConfig,
 }
 
 impl AppState {

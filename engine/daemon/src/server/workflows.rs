@@ -1,5 +1,6 @@
 //! `/v1/workflows`: the workflows of the watched directory with their status (loaded, invalid
-//! with its errors, removed) and version; one workflow with its source; a validation endpoint
+//! with its errors, removed) and version; one workflow with its source (and an invalid file's
+//! text, for its errors' lines); a validation endpoint
 //! for editors and CI. Also the watcher that reloads them and announces each change on the
 //! event stream.
 
@@ -8,7 +9,7 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use serde::Serialize;
 use switchboard_model::diagnostic::Diagnostic;
-use switchboard_registry::{RegistryWatcher, ScanReport, WorkflowRegistry, WorkflowStatus};
+use switchboard_registry::{RegistryWatcher, ScanReport, Status, WorkflowRegistry, WorkflowStatus};
 
 use super::error::{ApiError, ApiResult};
 use super::events::EventBus;
@@ -31,6 +32,24 @@ pub struct WorkflowDetail {
     pub status: WorkflowStatus,
     /// The last good version's YAML.
     pub source: Option<String>,
+    /// For an invalid workflow, the file as it is on disk now (its errors' lines point into
+    /// it), when it can be read and is at most [`MAX_FILE_SOURCE`] bytes.
+    pub file_source: Option<String>,
+}
+
+/// The largest invalid file whose text [`get`] returns.
+const MAX_FILE_SOURCE: u64 = 1024 * 1024;
+
+/// The text of an invalid workflow's file, if readable and not too large.
+fn file_source(status: &WorkflowStatus) -> Option<String> {
+    if status.status != Status::Invalid {
+        return None;
+    }
+    let size = std::fs::metadata(&status.file).ok()?.len();
+    if size > MAX_FILE_SOURCE {
+        return None;
+    }
+    std::fs::read_to_string(&status.file).ok()
 }
 
 /// `GET /v1/workflows/{id}`.
@@ -46,7 +65,18 @@ pub async fn get(
         .registry
         .last_good(&id)
         .map(|version| version.source.to_string());
-    Ok(Json(WorkflowDetail { status, source }))
+    let file_source = tokio::task::spawn_blocking({
+        let status = status.clone();
+        move || file_source(&status)
+    })
+    .await
+    .ok()
+    .flatten();
+    Ok(Json(WorkflowDetail {
+        status,
+        source,
+        file_source,
+    }))
 }
 
 /// `POST /v1/workflows/validate` answer.

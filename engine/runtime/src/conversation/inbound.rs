@@ -298,6 +298,7 @@ impl Runtime {
         };
         turn.changes
             .record_consent(&record, self.store.generate_id()?);
+        self.credit_campaign_opt_out(turn)?;
         turn.what = "opted_out";
         self.note_event(
             turn,
@@ -305,6 +306,38 @@ impl Runtime {
         )?;
         let confirmation = self.config.compliance.opt_out_confirmation.clone();
         self.queue_outbound(turn, Author::Compliance, confirmation, Vec::new())?;
+        Ok(())
+    }
+
+    /// Credits an opt-out by keyword to the campaign recipient the contact last got a campaign
+    /// message as in this conversation (once per recipient, also after its last message; a
+    /// recipient whose later send finds the number suppressed is credited by the engine
+    /// instead): its run names the step, see [`crate::stats`].
+    fn credit_campaign_opt_out(&self, turn: &mut Turn) -> Result<(), RuntimeError> {
+        let Some((campaign, seq)) = self.latest_campaign_message(turn)? else {
+            return Ok(());
+        };
+        // A deleted campaign's recipient is not credited: its counters are gone.
+        if self.campaign(campaign).is_none() {
+            return Ok(());
+        }
+        let (Some(recipient), Some(run)) = (
+            self.store.recipient(campaign, seq)?,
+            self.store.run(campaign, seq)?,
+        ) else {
+            return Ok(());
+        };
+        if run.opted_out_after.is_some() {
+            return Ok(());
+        }
+        let mut next = run.clone();
+        next.opted_out_after = Some(
+            self.store
+                .last_sent_step(campaign, seq, None)?
+                .unwrap_or_default(),
+        );
+        turn.changes
+            .put_run(campaign, seq, &recipient.phone, &run, &next);
         Ok(())
     }
 

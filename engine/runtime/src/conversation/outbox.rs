@@ -9,8 +9,11 @@
 //! wake-up that finds a message still `sending` means the daemon stopped inside that call:
 //! it becomes `unknown`, never sent again blind. Transient failures are retried three times,
 //! 30 s apart and longer; a provider error code that means "opted out" suppresses the number.
+//! [`held_until`] is the quiet-hours hold, pure, shared with the API's reply warning.
 
 use chrono::{DateTime, TimeDelta, Utc};
+use chrono_tz::Tz;
+use switchboard_model::window::TimeRange;
 
 use super::inbound::Turn;
 use super::records::{
@@ -29,6 +32,29 @@ const MAX_TRIES: u32 = 3;
 
 /// Wait after a transient failure, times the try number.
 const RETRY_AFTER: TimeDelta = TimeDelta::seconds(30);
+
+/// Until when quiet hours hold a conversation message written at `now` to a contact: the
+/// instant their allowed hours open, or `None` when it may go out at once.
+///
+/// `timezone` is the contact's (an IANA name; unknown or unparsable falls back to
+/// `default_timezone`), `allowed_hours` the daemon's, in the contact's local time. The engine
+/// uses it to set a queued message's `due_at`, the API to warn an agent before they reply:
+/// one function, so the warning and the hold cannot disagree. Pure: the caller passes `now`.
+pub fn held_until(
+    timezone: Option<&str>,
+    default_timezone: Tz,
+    allowed_hours: TimeRange,
+    now: DateTime<Utc>,
+) -> Option<DateTime<Utc>> {
+    let tz = timezone
+        .and_then(|name| name.parse().ok())
+        .unwrap_or(default_timezone);
+    match SendPolicy::new(None, None, allowed_hours).next_open(now, tz) {
+        NextOpen::At(at) if at > now => Some(at),
+        // Never cannot happen without a window; holding a message forever would hide it.
+        NextOpen::At(_) | NextOpen::Now | NextOpen::Never => None,
+    }
+}
 
 impl Runtime {
     /// Writes an outbound message into the turn's conversation, due now or when the contact's
@@ -74,16 +100,13 @@ impl Runtime {
         conversation: &super::records::ConversationRecord,
         now: DateTime<Utc>,
     ) -> DateTime<Utc> {
-        let tz = conversation
-            .timezone
-            .as_deref()
-            .and_then(|name| name.parse().ok())
-            .unwrap_or(self.config.default_timezone);
-        let policy = SendPolicy::new(None, None, self.config.allowed_hours);
-        match policy.next_open(now, tz) {
-            NextOpen::At(at) => at,
-            NextOpen::Now | NextOpen::Never => now,
-        }
+        held_until(
+            conversation.timezone.as_deref(),
+            self.config.default_timezone,
+            self.config.allowed_hours,
+            now,
+        )
+        .unwrap_or(now)
     }
 
     /// Does the conversation wake-ups that are due: sends, escalations, question timeouts.
@@ -329,5 +352,59 @@ impl Runtime {
             }
         }
         Ok(true)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+    use switchboard_model::check::DEFAULT_ALLOWED_HOURS;
+
+    use super::*;
+
+    fn utc(hour: u32, minute: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 1, 15, hour, minute, 0)
+            .single()
+            .expect("a valid instant")
+    }
+
+    #[test]
+    fn inside_the_allowed_hours_nothing_is_held() {
+        // 15:00 UTC is 10:00 in New York (EST): open.
+        let now = utc(15, 0);
+        let held = held_until(
+            Some("America/New_York"),
+            Tz::UTC,
+            DEFAULT_ALLOWED_HOURS,
+            now,
+        );
+        assert_eq!(held, None);
+    }
+
+    #[test]
+    fn quiet_hours_hold_until_the_contacts_morning() {
+        // 03:00 UTC is 22:00 the day before in New York: held until 08:00 EST = 13:00 UTC.
+        let now = utc(3, 0);
+        let held = held_until(
+            Some("America/New_York"),
+            Tz::UTC,
+            DEFAULT_ALLOWED_HOURS,
+            now,
+        );
+        assert_eq!(held, Some(utc(13, 0)));
+    }
+
+    #[test]
+    fn an_unknown_or_missing_timezone_falls_back_to_the_default() {
+        // 06:30 UTC is 07:30 in Paris (CET): held until 08:00 CET = 07:00 UTC.
+        let now = utc(6, 30);
+        let paris = chrono_tz::Europe::Paris;
+        for timezone in [None, Some("Mars/Olympus_Mons")] {
+            let held = held_until(timezone, paris, DEFAULT_ALLOWED_HOURS, now);
+            assert_eq!(held, Some(utc(7, 0)), "timezone {timezone:?}");
+        }
+        // The contact's own timezone wins over the default: 06:30 UTC is 14:30 in Singapore.
+        let held = held_until(Some("Asia/Singapore"), paris, DEFAULT_ALLOWED_HOURS, now);
+        assert_eq!(held, None);
     }
 }

@@ -30,16 +30,22 @@ use switchboard_runtime::lifecycle::CampaignState;
 use switchboard_runtime::records::{
     ListRecord, ListState, MessageRecord, MessageStatus, Outbound, Reason, RecipientStatus,
 };
+use switchboard_runtime::stats::ErrorCount;
 
 use crate::server::campaigns::{CampaignPage, CampaignView, WorkflowRef};
 use crate::server::conversations::{
     ConversationPage, ConversationSummary, ConversationView, TimelineView,
 };
 use crate::server::error::ApiError;
-use crate::server::recipients::{RecipientPage, RecipientView, Stats, StepStats, Timeline};
+use crate::server::preview::Preview;
+use crate::server::realtime::{LiveCampaign, RealtimeView, RecentError, SenderRate};
+use crate::server::recipients::{
+    Activity, ActivityPoint, RecipientPage, RecipientView, Stats, StepStats, Timeline,
+};
 use crate::server::suppressions::{ChangeSummary, ConsentHistory, Rejected, SuppressionList};
 use crate::server::webhooks::WebhookAnswer;
 use crate::server::workflows::{Validation, WorkflowDetail};
+use crate::simulate::{Plan, Planned};
 
 fn at(second: u32) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 12, 7, 15, 0, second)
@@ -66,6 +72,15 @@ fn campaign(id: u64, started: bool) -> CampaignView {
         started_at: started.then(|| at(1)),
         recipients: 2,
         counts: BTreeMap::from([("sent", 1), ("opted_out", 1)]),
+        owner: started.then(|| "ada@example.com".into()),
+        provider: "twilio-main".into(),
+        senders: if started {
+            vec!["+14165550100".into(), "+14165550101".into()]
+        } else {
+            Vec::new()
+        },
+        messages: u64::from(started),
+        progress: if started { 1.0 } else { 0.0 },
     }
 }
 
@@ -355,12 +370,19 @@ fn error_body(error: ApiError) -> Value {
 
 /// (component schema, a real answer it must describe).
 pub fn samples() -> Vec<(&'static str, Value)> {
-    let step = StepStats {
+    let error = |code: &str, count| ErrorCount {
+        code: code.into(),
+        count,
+    };
+    let step = |errors: Vec<ErrorCount>| StepStats {
         sent: 3,
         delivered: 2,
         failed: 1,
         unknown: 0,
         segments: 6,
+        replied: 1,
+        opted_out: 0,
+        errors,
     };
     let stats = |cost: Option<f64>| Stats {
         total: 2,
@@ -373,7 +395,20 @@ pub fn samples() -> Vec<(&'static str, Value)> {
         response_rate: 0.5,
         segments: 6,
         estimated_cost: cost,
-        steps: BTreeMap::from([("welcome".into(), StepStats { ..step })]),
+        errors: vec![error("30003", 1)],
+        steps: BTreeMap::from([("welcome".into(), step(vec![error("30003", 1)]))]),
+    };
+    let activity = Activity {
+        bucket_seconds: 60,
+        points: [(0, 3, 0, 1), (1, 0, 2, 0)]
+            .into_iter()
+            .map(|(minute, sent, delivered, failed)| ActivityPoint {
+                at: at(0) + chrono::TimeDelta::minutes(minute),
+                sent,
+                delivered,
+                failed,
+            })
+            .collect(),
     };
     let page = CampaignPage {
         campaigns: vec![campaign(1, true), campaign(2, false)],
@@ -458,7 +493,15 @@ pub fn samples() -> Vec<(&'static str, Value)> {
         ("Timeline", value(timeline)),
         ("Stats", value(stats(Some(0.0474)))),
         ("Stats", value(stats(None))),
-        ("StepStats", value(step)),
+        ("StepStats", value(step(Vec::new()))),
+        ("Activity", value(activity)),
+        (
+            "Activity",
+            value(Activity {
+                bucket_seconds: 300,
+                points: Vec::new(),
+            }),
+        ),
         ("ListRecord", value(list(true))),
         ("ListRecord", value(list(false))),
         ("WorkflowStatus", value(workflow(true))),
@@ -468,6 +511,7 @@ pub fn samples() -> Vec<(&'static str, Value)> {
             value(WorkflowDetail {
                 status: workflow(true),
                 source: Some("kind: campaign\n".into()),
+                file_source: None,
             }),
         ),
         (
@@ -475,6 +519,7 @@ pub fn samples() -> Vec<(&'static str, Value)> {
             value(WorkflowDetail {
                 status: workflow(false),
                 source: None,
+                file_source: Some("kind: campaign\nsteps: [\n".into()),
             }),
         ),
         (
@@ -550,6 +595,7 @@ pub fn samples() -> Vec<(&'static str, Value)> {
     ];
     samples.extend(conversation_samples());
     samples.extend(suppression_samples());
+    samples.extend(dashboard_api_samples());
     samples
 }
 
@@ -601,12 +647,14 @@ fn conversation_samples() -> Vec<(&'static str, Value)> {
         guidance: full.suggestions.clone(),
         opted_out: Some(consent(true, ConsentSource::Keyword, "STOP")),
         timeline,
+        reply_held_until: Some(at(40)),
         record: full,
     };
     let bare = ConversationView {
         guidance: Vec::new(),
         opted_out: None,
         timeline: Vec::new(),
+        reply_held_until: None,
         record: conversation(8, false),
     };
     let mut samples = vec![
@@ -687,6 +735,96 @@ fn suppression_samples() -> Vec<(&'static str, Value)> {
                 phone: "+14165550002".into(),
                 opted_out: false,
                 history: Vec::new(),
+            }),
+        ),
+    ]
+}
+
+/// The schedule preview and the realtime figures.
+fn dashboard_api_samples() -> Vec<(&'static str, Value)> {
+    let planned = Planned {
+        step: "welcome".into(),
+        variant: "main".into(),
+        send_utc: at(0),
+        send_local: "2026-12-07 Mon 10:00 EST".into(),
+        segments: 1,
+        body: "Hi Ada".into(),
+        status: "sent".into(),
+    };
+    let plans = vec![
+        Plan {
+            row: 0,
+            phone: "+14165550001".into(),
+            timezone: "America/Toronto".into(),
+            status: "sent".into(),
+            reason: None,
+            messages: vec![planned],
+        },
+        Plan {
+            row: 1,
+            phone: "+14165550002".into(),
+            timezone: "America/Toronto".into(),
+            status: "skipped".into(),
+            reason: Some("filtered: filtered out by `recipient.company != \"\"`".into()),
+            messages: Vec::new(),
+        },
+    ];
+    let live = |id: u64, busy: bool| LiveCampaign {
+        id,
+        name: "December promo".into(),
+        state: if busy { "sending" } else { "paused" },
+        provider: "twilio-main".into(),
+        pending: if busy { 120 } else { 0 },
+        senders: vec![SenderRate {
+            sender: "+14165550100".into(),
+            last_10s_per_second: if busy { 4.5 } else { 0.0 },
+            last_minute: if busy { 270 } else { 0 },
+        }],
+        errors_last_minute: u64::from(busy),
+        recent_errors: if busy {
+            vec![RecentError {
+                code: "30003".into(),
+                message: "Unreachable destination handset".into(),
+                count: 3,
+                last_at: at(5),
+            }]
+        } else {
+            Vec::new()
+        },
+    };
+    vec![
+        (
+            "Preview",
+            value(Preview {
+                start: at(0),
+                horizon: at(0) + chrono::TimeDelta::days(90),
+                recipients_total: 3,
+                plans,
+            }),
+        ),
+        (
+            "Preview",
+            value(Preview {
+                start: at(0),
+                horizon: at(0),
+                recipients_total: 0,
+                plans: Vec::new(),
+            }),
+        ),
+        (
+            "RealtimeView",
+            value(RealtimeView {
+                at: at(9),
+                queue_depth: 2,
+                campaigns: vec![live(1, true), live(2, false)],
+            }),
+        ),
+        (
+            "RealtimeView",
+            value(RealtimeView {
+                at: at(9),
+                queue_depth: 0,
+                campaigns: Vec::new(),
             }),
         ),
     ]

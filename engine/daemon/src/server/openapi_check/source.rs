@@ -6,7 +6,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 /// The handler modules' sources, by the name `router.rs` calls them with.
-const SOURCES: [(&str, &str); 9] = [
+const SOURCES: [(&str, &str); 11] = [
     ("campaigns", include_str!("../campaigns.rs")),
     ("conversations", include_str!("../conversations.rs")),
     ("suppressions", include_str!("../suppressions.rs")),
@@ -15,6 +15,8 @@ const SOURCES: [(&str, &str); 9] = [
     ("workflows", include_str!("../workflows.rs")),
     ("webhooks", include_str!("../webhooks.rs")),
     ("events", include_str!("../events.rs")),
+    ("preview", include_str!("../preview.rs")),
+    ("realtime", include_str!("../realtime.rs")),
     ("router", ROUTER),
 ];
 
