@@ -38,6 +38,9 @@ pub struct DemoArgs {
     /// Keep the data directory (and print where it is) instead of removing it.
     #[arg(long)]
     pub keep: bool,
+    /// After the campaign, keep the daemon up and print the dashboard's address, until Ctrl-C.
+    #[arg(long)]
+    pub serve: bool,
 }
 
 /// Runs the demo.
@@ -54,7 +57,7 @@ async fn demo(args: &DemoArgs) -> anyhow::Result<()> {
     let workflows = root.join("workflows");
     std::fs::create_dir_all(&workflows)?;
     std::fs::write(workflows.join("demo-appointment-reminders.yaml"), WORKFLOW)?;
-    let outcome = drive(&root).await;
+    let outcome = drive(&root, args.serve).await;
     if args.keep {
         println!("data kept in {}", root.display());
     } else {
@@ -63,7 +66,7 @@ async fn demo(args: &DemoArgs) -> anyhow::Result<()> {
     outcome
 }
 
-async fn drive(root: &std::path::Path) -> anyhow::Result<()> {
+async fn drive(root: &std::path::Path, serve: bool) -> anyhow::Result<()> {
     let listener =
         std::net::TcpListener::bind("127.0.0.1:0").context("cannot listen on loopback")?;
     let addr = listener.local_addr()?;
@@ -103,6 +106,15 @@ async fn drive(root: &std::path::Path) -> anyhow::Result<()> {
     )
     .await?;
     let outcome = campaign(&Client::new(&format!("http://{addr}"), None), &clock).await;
+    if serve && outcome.is_ok() {
+        println!(
+            "\nThe dashboard is at http://{addr}/ (this demo's API is open on loopback: any \
+             token logs in). Ctrl-C stops the daemon."
+        );
+        tokio::signal::ctrl_c()
+            .await
+            .context("waiting for Ctrl-C")?;
+    }
     running.stop().await?;
     outcome
 }

@@ -9,7 +9,7 @@ const PAD = { left: 44, right: 12, top: 12, bottom: 28 };
 /** The chart of `points` ([{at, sent, delivered, failed}]) for `series` names. */
 export function lineChart(points, series = ["sent", "delivered", "failed"]) {
   const svg = h("svg:svg", {
-    viewBox: `0 0 ${WIDTH} ${HEIGHT}`, preserveAspectRatio: "none", role: "img",
+    viewBox: `0 0 ${WIDTH} ${HEIGHT}`, role: "img",
     "aria-label": `Messages over time: ${series.join(", ")}`,
   });
   const max = Math.max(1, ...points.flatMap((p) => series.map((s) => p[s] || 0)));
@@ -35,6 +35,11 @@ export function lineChart(points, series = ["sent", "delivered", "failed"]) {
   for (const name of series) {
     const d = points.map((p, i) => `${i === 0 ? "M" : "L"}${x(i).toFixed(1)},${y(p[name] || 0).toFixed(1)}`).join(" ");
     if (d) svg.append(h("svg:path", { class: `series ${name}`, d, "vector-effect": "non-scaling-stroke" }));
+    // With few points a line says little (one point draws none): mark each one.
+    if (points.length <= 40) {
+      points.forEach((p, i) => svg.append(h("svg:circle", { class: `dot ${name}`, cx: x(i), cy: y(p[name] || 0), r: 3 },
+        h("svg:title", {}, `${name}: ${p[name] || 0} at ${new Date(p.at).toLocaleTimeString()}`))));
+    }
   }
   return h("div", { class: "chart" }, svg,
     h("div", { class: "legend" }, series.map((name) => h("span", { class: name }, name))));

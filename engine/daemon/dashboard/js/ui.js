@@ -145,17 +145,19 @@ export function showFormError(form, box, problem) {
   }
 }
 
-/** Calls `fn` at most once per `wait` ms, trailing (the last call always runs). */
+/** Calls `fn` at most once per `wait` ms, trailing: a call made while waiting runs at the
+ * end of the wait, with the latest arguments. */
 export function throttle(fn, wait) {
   let timer = null;
-  let pending = false;
+  let pending = null; // the latest arguments of a call made while waiting
   return (...args) => {
-    if (timer) { pending = true; return; }
+    if (timer) { pending = args; return; }
     fn(...args);
     timer = setTimeout(function tick() {
       if (pending) {
-        pending = false;
-        fn(...args);
+        const latest = pending;
+        pending = null;
+        fn(...latest);
         timer = setTimeout(tick, wait);
       } else {
         timer = null;

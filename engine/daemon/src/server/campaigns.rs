@@ -12,7 +12,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use switchboard_registry::WorkflowVersion;
 use switchboard_runtime::campaign_ops::CampaignLabels;
-use switchboard_runtime::lifecycle::{CampaignState, LifecycleAction};
+use switchboard_runtime::lifecycle::{CampaignState, LifecycleAction, transition};
 use switchboard_runtime::records::{CampaignId, CampaignRecord, RecipientStatus};
 
 use super::error::{ApiError, ApiResult};
@@ -51,6 +51,9 @@ pub struct CampaignView {
     pub messages: u64,
     /// The fraction (0 to 1) of its recipients in a final status; 0 without recipients.
     pub progress: f64,
+    /// What its state allows now (`edit`, `schedule`, `start`, `pause`, `resume`, `stop`,
+    /// `restart`, `retry-failed`, `archive`, `delete`, `duplicate`), as the lifecycle decides.
+    pub actions: Vec<&'static str>,
 }
 
 /// Which workflow version a campaign runs.
@@ -100,6 +103,7 @@ impl AppState {
                 .to_vec(),
             messages,
             progress,
+            actions: allowed_actions(record.state),
         })
     }
 
@@ -498,16 +502,38 @@ pub async fn schedule(
 
 /// The lifecycle action a `POST /v1/campaigns/{id}/{action}` path names.
 fn action_of(name: &str) -> Option<LifecycleAction> {
-    Some(match name {
-        "start" => LifecycleAction::Start,
-        "pause" => LifecycleAction::Pause,
-        "resume" => LifecycleAction::Resume,
-        "stop" => LifecycleAction::Stop,
-        "restart" => LifecycleAction::Restart,
-        "retry-failed" => LifecycleAction::RetryFailed,
-        "archive" => LifecycleAction::Archive,
-        _ => return None,
-    })
+    PATH_ACTIONS
+        .iter()
+        .find(|(path, _)| *path == name)
+        .map(|(_, action)| *action)
+}
+
+/// The actions `POST /v1/campaigns/{id}/{action}` takes, by path name.
+const PATH_ACTIONS: [(&str, LifecycleAction); 7] = [
+    ("start", LifecycleAction::Start),
+    ("pause", LifecycleAction::Pause),
+    ("resume", LifecycleAction::Resume),
+    ("stop", LifecycleAction::Stop),
+    ("restart", LifecycleAction::Restart),
+    ("retry-failed", LifecycleAction::RetryFailed),
+    ("archive", LifecycleAction::Archive),
+];
+
+/// The names of what a campaign in `state` may do: the path actions, `edit` (PATCH),
+/// `schedule`, `delete` where the lifecycle allows them, and `duplicate` always.
+pub fn allowed_actions(state: CampaignState) -> Vec<&'static str> {
+    let others = [
+        ("edit", LifecycleAction::Edit),
+        ("schedule", LifecycleAction::Schedule),
+        ("delete", LifecycleAction::Delete),
+    ];
+    PATH_ACTIONS
+        .iter()
+        .chain(&others)
+        .filter(|(_, action)| transition(state, *action).is_ok())
+        .map(|(name, _)| *name)
+        .chain(["duplicate"])
+        .collect()
 }
 
 /// `POST /v1/campaigns/{id}/{action}`: start, pause, resume, stop, restart, retry-failed,

@@ -13,19 +13,6 @@ import {
   FormError, badge, confirmAction, dialog, download, field, h, replace, throttle, toast,
 } from "../ui.js";
 
-/** What each state allows, as the engine's lifecycle decides (used when the API's campaign
- * view does not list its `actions`). */
-const ALLOWED = {
-  draft: ["start", "schedule", "duplicate", "delete"],
-  scheduled: ["start", "schedule", "stop", "duplicate"],
-  sending: ["pause", "stop", "duplicate"],
-  paused: ["resume", "stop", "duplicate"],
-  retrying: ["pause", "stop", "duplicate"],
-  completed: ["retry-failed", "archive", "duplicate", "delete"],
-  stopped: ["restart", "retry-failed", "archive", "duplicate", "delete"],
-  archived: ["duplicate", "delete"],
-};
-
 /** The engine's recipient statuses (`RecipientStatus::ALL`). */
 const RECIPIENT_STATUSES = [
   "pending", "scheduled", "sending", "sent", "delivered", "failed", "skipped", "expired", "unknown", "opted_out",
@@ -82,9 +69,9 @@ export function render(main, params, query) {
     panes[tab].load(campaign);
   }
 
+  /** Whether the campaign's state allows `action` (the API lists them, from the lifecycle). */
   function allowed(action) {
-    const actions = Array.isArray(campaign.actions) ? campaign.actions : ALLOWED[campaign.state] || [];
-    return actions.includes(action);
+    return (campaign.actions || []).includes(action);
   }
 
   function drawHead() {

@@ -81,6 +81,11 @@ fn campaign(id: u64, started: bool) -> CampaignView {
         },
         messages: u64::from(started),
         progress: if started { 1.0 } else { 0.0 },
+        actions: crate::server::campaigns::allowed_actions(if started {
+            switchboard_runtime::lifecycle::CampaignState::Sending
+        } else {
+            switchboard_runtime::lifecycle::CampaignState::Draft
+        }),
     }
 }
 
