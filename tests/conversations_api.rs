@@ -22,7 +22,7 @@ use chrono::{DateTime, TimeDelta, Timelike, Utc};
 
 use daemon_support::{
     Config, Daemon, Site, SseEvent, count, error_code, example, expect_status, get_json,
-    signed_webhook,
+    paced_notice, signed_webhook,
 };
 use serde_json::{Value, json};
 
@@ -65,33 +65,6 @@ fn config() -> Config {
 /// The config with `top` (top-level keys) instead of "no quiet hours".
 fn config_with(top: &str) -> Config {
     Config::new().top(top).help_text(HELP_TEXT).mock(HOOK_TOKEN)
-}
-
-/// A one-message campaign from `sender`, sending one message every `1 / per_second` seconds.
-fn paced_notice(id: &str, sender: &str, per_second: f64) -> String {
-    format!(
-        r#"kind: campaign
-id: {id}
-name: Paced notice {id}
-provider: mock
-sender: "{sender}"
-consent:
-  acknowledged: true
-  source: end-to-end test fixtures
-  by: tests@example.com
-rate:
-  per_second: {per_second}
-quiet_hours:
-  override: true
-  reason: end-to-end tests run at any hour
-fields:
-  name: {{ required: true }}
-steps:
-  - send:
-      id: notice
-      text: "Hi {{name}}, your order from {id} has shipped."
-"#
-    )
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -17,7 +17,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use daemon_support::{
     Config, Daemon, Response, Site, SseEvent, count, error_code, exchange, expect_status, get_json,
-    header, log_with, webhook,
+    header, log_with, recipients_csv, webhook,
 };
 use serde_json::{Value, json};
 
@@ -96,15 +96,6 @@ fn one_message(id: &str, per_second: u32) -> String {
       id: notice
       text: "Hi {name}, your order has shipped."
 "#
-}
-
-/// A CSV of `count` valid recipients, `+1416555<first + i>`.
-fn recipients_csv(first: u32, count: u32) -> String {
-    let mut csv = String::from("phone,name\n");
-    for i in 0..count {
-        csv.push_str(&format!("+1416555{:04},Person {i}\n", first + i));
-    }
-    csv
 }
 
 // ---------------------------------------------------------------------------------------------

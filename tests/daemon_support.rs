@@ -644,6 +644,45 @@ impl std::fmt::Display for Config {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Workflows and lists the tests share
+
+/// A one-message campaign from `sender`, sending one message every `1 / per_second` seconds.
+pub fn paced_notice(id: &str, sender: &str, per_second: f64) -> String {
+    format!(
+        r#"kind: campaign
+id: {id}
+name: Paced notice {id}
+provider: mock
+sender: "{sender}"
+consent:
+  acknowledged: true
+  source: end-to-end test fixtures
+  by: tests@example.com
+rate:
+  per_second: {per_second}
+quiet_hours:
+  override: true
+  reason: end-to-end tests run at any hour
+fields:
+  name: {{ required: true }}
+steps:
+  - send:
+      id: notice
+      text: "Hi {{name}}, your order from {id} has shipped."
+"#
+    )
+}
+
+/// A CSV of `count` valid recipients, `+1416555<first + i>`.
+pub fn recipients_csv(first: u32, count: u32) -> String {
+    let mut csv = String::from("phone,name\n");
+    for i in 0..count {
+        csv.push_str(&format!("+1416555{:04},Person {i}\n", first + i));
+    }
+    csv
+}
+
+// ---------------------------------------------------------------------------------------------
 // Checks on answers
 
 /// A header, as [`Daemon::raw`] takes them.

@@ -10,7 +10,9 @@ mod daemon_support;
 use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, Utc};
-use daemon_support::{Config, Daemon, Site, count, error_code, expect_status, get_json};
+use daemon_support::{
+    Config, Daemon, Site, count, error_code, expect_status, get_json, paced_notice, recipients_csv,
+};
 use serde_json::{Value, json};
 
 /// The API token (the harness hands it to the daemon as `SWITCHBOARD_TEST_TOKEN`).
@@ -19,41 +21,6 @@ const TOKEN: &str = "dashboard-token-8d2e";
 const HOOK_TOKEN: &str = "whsec-dashboard-41";
 /// Long enough for a loaded 2-core machine; every wait polls and returns as soon as it can.
 const PATIENCE: Duration = Duration::from_secs(60);
-
-/// A one-message campaign workflow sending from `sender` at `per_second`, at any hour.
-fn workflow(id: &str, sender: &str, per_second: u32) -> String {
-    format!(
-        r#"kind: campaign
-id: {id}
-provider: mock
-sender: "{sender}"
-consent:
-  acknowledged: true
-  source: end-to-end test fixtures
-  by: tests@example.com
-rate:
-  per_second: {per_second}
-quiet_hours:
-  override: true
-  reason: end-to-end tests run at any hour
-fields:
-  name: {{ required: true }}
-steps:
-  - send:
-      id: notice
-      text: "Hi {{name}}, your order has shipped."
-"#
-    )
-}
-
-/// A CSV of `count` recipients, `+1416555<first + i>`.
-fn recipients_csv(first: u32, count: u32) -> String {
-    let mut csv = String::from("phone,name\n");
-    for i in 0..count {
-        csv.push_str(&format!("+1416555{:04},Person {i}\n", first + i));
-    }
-    csv
-}
 
 fn start_site(name: &str, workflows: &[(&str, String)]) -> (Site, Daemon) {
     let site = Site::new(name, TOKEN);
@@ -120,8 +87,8 @@ fn the_list_shows_and_sorts_by_owner_sender_state_messages_and_progress() {
     let (_site, daemon) = start_site(
         "dashboard-list",
         &[
-            ("north.yaml", workflow("north", "+14165550101", 50)),
-            ("south.yaml", workflow("south", "+14165550102", 50)),
+            ("north.yaml", paced_notice("north", "+14165550101", 50.0)),
+            ("south.yaml", paced_notice("south", "+14165550102", 50.0)),
         ],
     );
 
@@ -201,7 +168,7 @@ fn the_list_shows_and_sorts_by_owner_sender_state_messages_and_progress() {
 fn the_preview_plans_each_recipients_messages_without_sending() {
     let (_site, daemon) = start_site(
         "dashboard-preview",
-        &[("north.yaml", workflow("north", "+14165550101", 1))],
+        &[("north.yaml", paced_notice("north", "+14165550101", 1.0))],
     );
     let campaign = id(&create(&daemon, "Preview", "north", None));
     upload(&daemon, campaign, &recipients_csv(0, 3));
@@ -222,7 +189,7 @@ fn the_preview_plans_each_recipients_messages_without_sending() {
         assert_eq!(message["step"], "notice", "{plan}");
         assert_eq!(
             message["body"],
-            format!("Hi Person {seq}, your order has shipped."),
+            format!("Hi Person {seq}, your order from north has shipped."),
             "{plan}"
         );
         assert!(
@@ -275,7 +242,7 @@ fn the_preview_plans_each_recipients_messages_without_sending() {
 fn realtime_shows_a_sending_campaigns_rate_per_sender() {
     let (_site, daemon) = start_site(
         "dashboard-realtime",
-        &[("north.yaml", workflow("north", "+14165550101", 4))],
+        &[("north.yaml", paced_notice("north", "+14165550101", 4.0))],
     );
     let idle = get_json(&daemon, "/v1/realtime");
     assert!(idle["queue_depth"].is_u64(), "{idle}");
