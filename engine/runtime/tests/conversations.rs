@@ -250,9 +250,14 @@ fn escalation_re_routes_only_when_no_agent_replied() {
     let bo = h.text(BO, "Where is my parcel?");
     assert_eq!(h.conversation(ANA).queue.as_deref(), Some("support"));
     h.run_until(at(12, 5));
+    assert!(h.conversation(BO).escalation.is_some(), "planned");
     h.runtime
         .agent_reply(bo, "dana", "It ships today.")
         .expect("reply");
+    assert!(
+        h.conversation(BO).escalation.is_none(),
+        "an agent's reply ends the planned escalation"
+    );
     h.run_until(at(12, 20));
     assert_eq!(
         h.conversation(ANA).queue.as_deref(),

@@ -89,6 +89,8 @@ impl Runtime {
                 runtime.give_to(turn, agent, &format!("claimed by {agent} (replied)"))?;
             }
             turn.conversation.last_agent_reply_at = Some(turn.now);
+            // An agent answered: the planned escalation is moot (its wake-up finds none).
+            turn.conversation.escalation = None;
             let author = Author::Agent {
                 agent: agent.to_string(),
             };
