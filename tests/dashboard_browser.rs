@@ -1,8 +1,10 @@
-//! The dashboard in a real browser: runs `tests/browser/` (node's test runner, playwright-core
-//! driving Debian's headless Chromium) against the `switchboard` binary cargo built for this
-//! run. `tests/browser/install.sh` installs Chromium and playwright-core first when they are
-//! missing (CI runs it up front). Screenshots of the main pages are written to
-//! `<target>/dashboard-screenshots/`.
+//! The dashboard in real browsers: runs `tests/browser/` (node's test runner) against the
+//! `switchboard` binary cargo built for this run, in two browsers one after the other:
+//! `dashboard.test.mjs` in Debian's headless Chromium, driven by playwright-core, and
+//! `firefox.test.mjs` in Debian's headless Firefox ESR, driven by puppeteer-core over WebDriver
+//! BiDi. `tests/browser/install.sh` installs both browsers and both libraries first when they
+//! are missing (CI runs it up front). Screenshots of the main pages are written to
+//! `<target>/dashboard-screenshots/` (Firefox's as `firefox-*.png`).
 //!
 //! Set `SWITCHBOARD_TEST_LOG=1` to see the daemon's log as the tests run.
 
@@ -23,7 +25,7 @@ fn screenshot_dir(binary: &Path) -> PathBuf {
 }
 
 #[test]
-fn the_dashboard_works_in_headless_chromium() {
+fn the_dashboard_works_in_headless_chromium_and_firefox() {
     let browser_tests = repository().join("tests/browser");
     let install = Command::new("bash")
         .arg(browser_tests.join("install.sh"))
@@ -33,9 +35,12 @@ fn the_dashboard_works_in_headless_chromium() {
 
     let binary = PathBuf::from(env!("CARGO_BIN_EXE_switchboard"));
     let screenshots = screenshot_dir(&binary);
+    // One file at a time (--test-concurrency=1): two browsers at once are too much for a
+    // loaded two-core CI machine.
     let status = Command::new("node")
         .args(["--test", "--test-concurrency=1", "--test-reporter=spec"])
         .arg(browser_tests.join("dashboard.test.mjs"))
+        .arg(browser_tests.join("firefox.test.mjs"))
         .current_dir(&browser_tests)
         .env("SWITCHBOARD_BIN", &binary)
         .env("SCREENSHOT_DIR", &screenshots)

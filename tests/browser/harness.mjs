@@ -1,7 +1,8 @@
 // The browser tests' fixtures: a site (temporary directory with a config, the example
 // workflows and the test's own), the real `switchboard run` started on loopback with the mock
 // provider (and restarted on the same address, for the reconnect test), signed mock webhooks,
-// API calls, and headless Debian Chromium through playwright-core.
+// API calls, headless Debian Chromium through playwright-core and headless Debian Firefox ESR
+// through puppeteer-core (WebDriver BiDi).
 
 import { spawn } from "node:child_process";
 import { once } from "node:events";
@@ -11,6 +12,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 
 import { chromium } from "playwright-core";
+import puppeteer from "puppeteer-core";
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 export const REPO = path.resolve(HERE, "../..");
@@ -142,7 +144,57 @@ export async function launchBrowser() {
   });
 }
 
-/** Saves a full-page screenshot as `<name>.png` under SCREENSHOTS. */
+/**
+ * Headless Firefox ESR from Debian, driven by puppeteer-core over WebDriver BiDi, in a fresh
+ * temporary profile (puppeteer makes one, with its own testing preferences: no first-run
+ * pages, no safe browsing, no updates). The preferences below also keep it off this closed
+ * network: no telemetry, studies, captive-portal or connectivity checks, DNS over HTTPS,
+ * remote settings or prefetching, so an unreachable host never slows a test.
+ */
+export async function launchFirefox(viewport) {
+  return puppeteer.launch({
+    browser: "firefox",
+    executablePath: process.env.FIREFOX || "/usr/bin/firefox-esr",
+    protocol: "webDriverBiDi",
+    headless: true,
+    defaultViewport: viewport || null,
+    protocolTimeout: 120000,
+    extraPrefsFirefox: {
+      "app.normandy.enabled": false,
+      "app.shield.optoutstudies.enabled": false,
+      "app.update.auto": false,
+      "app.update.enabled": false,
+      "browser.aboutwelcome.enabled": false,
+      "browser.discovery.enabled": false,
+      "browser.newtabpage.activity-stream.feeds.telemetry": false,
+      "browser.newtabpage.activity-stream.telemetry": false,
+      "browser.ping-centre.telemetry": false,
+      "browser.region.network.url": "",
+      "browser.region.update.enabled": false,
+      "browser.safebrowsing.provider.google4.updateURL": "",
+      "browser.safebrowsing.provider.mozilla.updateURL": "",
+      "browser.shell.checkDefaultBrowser": false,
+      "browser.topsites.contile.enabled": false,
+      "captivedetect.canonicalURL": "",
+      "datareporting.healthreport.uploadEnabled": false,
+      "datareporting.policy.dataSubmissionEnabled": false,
+      "extensions.systemAddon.update.enabled": false,
+      "messaging-system.rsexperimentloader.enabled": false,
+      "network.captive-portal-service.enabled": false,
+      "network.connectivity-service.enabled": false,
+      "network.dns.disablePrefetch": true,
+      "network.predictor.enabled": false,
+      "network.prefetch-next": false,
+      "network.trr.mode": 5,
+      "toolkit.telemetry.archive.enabled": false,
+      "toolkit.telemetry.enabled": false,
+      "toolkit.telemetry.server": "",
+      "toolkit.telemetry.unified": false,
+    },
+  });
+}
+
+/** Saves a full-page screenshot as `<name>.png` under SCREENSHOTS (a playwright or a puppeteer page). */
 export async function screenshot(page, name) {
   fs.mkdirSync(SCREENSHOTS, { recursive: true });
   await page.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`), fullPage: true });

@@ -300,8 +300,8 @@ function conversationPane(id) {
         count();
       }
       const due = entry && entry.due_at ? new Date(entry.due_at) : null;
-      toast(due && due.getTime() > Date.now()
-        ? `Reply held until ${format.dateTime(entry.due_at)} (quiet hours).`
+      toast(due && due.getTime() > Date.now() + 5000
+        ? `Reply queued: it goes out at ${format.dateTime(entry.due_at)}.`
         : "Reply sent.");
     } catch (problem) {
       replyError(problem.message);
@@ -552,11 +552,13 @@ function bubble(entry) {
           `step ${entry.step_id}`, entry.status ? badge(entry.status) : null));
     case "outbound": {
       const due = new Date(entry.due_at).getTime();
-      const held = entry.status === "queued" && due > Date.now();
+      // Queued behind quiet hours or the sender's pace; "now" (within a few seconds of
+      // clock skew) needs no time.
+      const held = entry.status === "queued" && due > Date.now() + 5000;
       return h("div", attrs("outbound"), entry.text,
         entry.media && entry.media.length ? h("span", { class: "meta" }, `media: ${entry.media.join(", ")}`) : null,
         meta(author(entry.author), badge(entry.status),
-          held ? h("span", { class: "held" }, `held until ${format.dateTime(entry.due_at)}`) : null,
+          held ? h("span", { class: "held" }, `goes out at ${format.dateTime(entry.due_at)}`) : null,
           entry.error ? h("span", { class: "error-text" }, entry.error) : null));
     }
     case "note":
