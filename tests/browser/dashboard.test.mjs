@@ -14,43 +14,14 @@ import fs from "node:fs";
 import path from "node:path";
 import { after, before, test } from "node:test";
 
-import { Daemon, REPO, Site, TOKEN, eventually, launchBrowser, screenshot } from "./harness.mjs";
+import {
+  Daemon, GOOD_ROWS, REPO, SENDER, Site, TOKEN, eventually, launchBrowser, recipientsCsv, reminderWorkflow, screenshot,
+} from "./harness.mjs";
 
-const SENDER = "+14165550100";
 const AGENT = "Dana Agent";
 const LAPTOP = { width: 1366, height: 850 };
 const TABLET = { width: 820, height: 1180 };
 
-/** 24 good rows, then three bad ones (a word for a number, a number too short, no number). */
-const GOOD_ROWS = 24;
-function recipientsCsv() {
-  const rows = ["phone,name,timezone"];
-  for (let i = 0; i < GOOD_ROWS; i += 1) rows.push(`+1416555${String(2000 + i)},Guest ${i},America/Toronto`);
-  rows.push("not-a-number,Nobody,America/Toronto", "+1416,Short,America/Toronto", ",Empty,America/Toronto");
-  return `${rows.join("\n")}\n`;
-}
-
-const CAMPAIGN_WORKFLOW = `kind: campaign
-id: browser-reminders
-name: Appointment reminders (browser tests)
-provider: mock
-sender: "${SENDER}"
-consent:
-  acknowledged: true
-  source: browser test fixtures
-  by: tests@example.com
-rate:
-  per_second: 2
-quiet_hours:
-  override: true
-  reason: browser tests run at any hour
-fields:
-  name: { required: true }
-steps:
-  - send:
-      id: reminder
-      text: "Hi {name}, your appointment is tomorrow at 10:00. Reply C to confirm."
-`;
 
 let site;
 let daemon;
@@ -60,7 +31,7 @@ let campaignId;
 
 before(async () => {
   site = new Site("browser");
-  site.workflow("browser-reminders.yaml", CAMPAIGN_WORKFLOW);
+  site.workflow("browser-reminders.yaml", reminderWorkflow("browser-reminders", "Appointment reminders (browser tests)"));
   for (const file of ["agent-guidance.yaml", "help-and-opt-out.yaml"]) site.example(file);
   daemon = await Daemon.start(site);
   browser = await launchBrowser();
@@ -132,7 +103,7 @@ test("a list dropped on the page is imported, with the bad rows summarised and l
     const data = new DataTransfer();
     data.items.add(new File([csv], "november.csv", { type: "text/csv" }));
     return data;
-  }, recipientsCsv());
+  }, recipientsCsv(["not-a-number", "+1416", ""]));
   await page.getByTestId("dropzone").dispatchEvent("drop", { dataTransfer: transfer });
   const summary = page.getByTestId("import-summary");
   await summary.waitFor();

@@ -13,42 +13,13 @@ import fs from "node:fs";
 import path from "node:path";
 import { after, afterEach, before, describe, test } from "node:test";
 
-import { Daemon, Site, TOKEN, eventually, launchFirefox, screenshot } from "./harness.mjs";
+import {
+  Daemon, GOOD_ROWS, SENDER, Site, TOKEN, eventually, launchFirefox, recipientsCsv, reminderWorkflow, screenshot,
+} from "./harness.mjs";
 
-const SENDER = "+14165550100";
 const AGENT = "Fox Agent";
 const LAPTOP = { width: 1366, height: 850 };
 
-/** 24 good rows, then one bad one (a word for a number). */
-const GOOD_ROWS = 24;
-function recipientsCsv() {
-  const rows = ["phone,name,timezone"];
-  for (let i = 0; i < GOOD_ROWS; i += 1) rows.push(`+1416555${String(2000 + i)},Guest ${i},America/Toronto`);
-  rows.push("not-a-number,Nobody,America/Toronto");
-  return `${rows.join("\n")}\n`;
-}
-
-const CAMPAIGN_WORKFLOW = `kind: campaign
-id: firefox-reminders
-name: Appointment reminders (Firefox test)
-provider: mock
-sender: "${SENDER}"
-consent:
-  acknowledged: true
-  source: browser test fixtures
-  by: tests@example.com
-rate:
-  per_second: 2
-quiet_hours:
-  override: true
-  reason: browser tests run at any hour
-fields:
-  name: { required: true }
-steps:
-  - send:
-      id: reminder
-      text: "Hi {name}, your appointment is tomorrow at 10:00. Reply C to confirm."
-`;
 
 let site;
 let daemon;
@@ -58,7 +29,7 @@ const pageErrors = [];
 
 before(async () => {
   site = new Site("firefox");
-  site.workflow("firefox-reminders.yaml", CAMPAIGN_WORKFLOW);
+  site.workflow("firefox-reminders.yaml", reminderWorkflow("firefox-reminders", "Appointment reminders (Firefox test)"));
   for (const file of ["agent-guidance.yaml", "help-and-opt-out.yaml"]) site.example(file);
   daemon = await Daemon.start(site);
   browser = await launchFirefox(LAPTOP);
@@ -144,7 +115,7 @@ describe("in Firefox ESR", () => {
   test("a list chosen in the file input is imported, with the bad row summarised", async () => {
     await page.locator('[role="tab"][data-tab="lists"]').click();
     const file = path.join(site.dir, "firefox-list.csv");
-    fs.writeFileSync(file, recipientsCsv());
+    fs.writeFileSync(file, recipientsCsv(["not-a-number"]));
     const input = await page.waitForSelector('[data-testid="list-file"]');
     await input.uploadFile(file);
     await page.waitForSelector('[data-testid="import-summary"]');

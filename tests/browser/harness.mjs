@@ -215,3 +215,45 @@ export async function eventually(what, check, ms = 30000) {
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
+
+/** The number the test campaigns send from. */
+export const SENDER = "+14165550100";
+
+/** Good rows in [`recipientsCsv`]. */
+export const GOOD_ROWS = 24;
+
+/**
+ * A recipient list: GOOD_ROWS valid Toronto numbers (+14165552000…, "Guest <i>"), then one
+ * row per entry of `badPhones` with that phone.
+ */
+export function recipientsCsv(badPhones) {
+  const rows = ["phone,name,timezone"];
+  for (let i = 0; i < GOOD_ROWS; i += 1) rows.push(`+1416555${String(2000 + i)},Guest ${i},America/Toronto`);
+  badPhones.forEach((phone, i) => rows.push(`${phone},Bad ${i},America/Toronto`));
+  return `${rows.join("\n")}\n`;
+}
+
+/** A one-reminder campaign workflow from SENDER at 2 messages/s, at any hour. */
+export function reminderWorkflow(id, name) {
+  return `kind: campaign
+id: ${id}
+name: ${name}
+provider: mock
+sender: "${SENDER}"
+consent:
+  acknowledged: true
+  source: browser test fixtures
+  by: tests@example.com
+rate:
+  per_second: 2
+quiet_hours:
+  override: true
+  reason: browser tests run at any hour
+fields:
+  name: { required: true }
+steps:
+  - send:
+      id: reminder
+      text: "Hi {name}, your appointment is tomorrow at 10:00. Reply C to confirm."
+`;
+}
