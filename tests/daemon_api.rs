@@ -1117,7 +1117,10 @@ impl Carrier {
         let mut length = 0;
         loop {
             let mut line = String::new();
-            reader.read_line(&mut line).ok()?;
+            if reader.read_line(&mut line).ok()? == 0 {
+                // Closed before its head ended (a daemon killed mid-request): no callback.
+                return None;
+            }
             let line = line.trim_end();
             if line.is_empty() {
                 break;
