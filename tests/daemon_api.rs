@@ -16,8 +16,8 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use daemon_support::{
-    Config, Daemon, Response, Site, SseEvent, count, error_code, exchange, expect_status, get_json,
-    header, log_with, recipients_csv, webhook,
+    Config, Daemon, Response, Site, SseEvent, campaign_head, count, error_code, exchange,
+    expect_status, get_json, header, log_with, recipients_csv, timestamp, webhook,
 };
 use serde_json::{Value, json};
 
@@ -38,28 +38,14 @@ fn config() -> Config {
     Config::new().mock(HOOK_TOKEN)
 }
 
-/// The parts every test workflow shares. Quiet hours are lifted (with the reason the
-/// validator asks for) and there is no window, so the tests send at any hour of the day.
+/// The parts every test workflow shares (the quiet hours lifted: the tests send at any hour).
 fn workflow_head(id: &str, tags: &str, per_second: u32) -> String {
-    format!(
-        r#"kind: campaign
-id: {id}
-name: End-to-end {id}
-tags: [{tags}]
-provider: mock
-sender: "{SENDER}"
-consent:
-  acknowledged: true
-  source: end-to-end test fixtures
-  by: tests@example.com
-rate:
-  per_second: {per_second}
-quiet_hours:
-  override: true
-  reason: end-to-end tests run at any hour
-fields:
-  name: {{ required: true }}
-"#
+    campaign_head(
+        id,
+        &format!("End-to-end {id}"),
+        &format!("tags: [{tags}]\n"),
+        SENDER,
+        f64::from(per_second),
     )
 }
 
@@ -150,13 +136,6 @@ fn wait_sent(daemon: &Daemon, campaign: u64, recipients: u64) -> Value {
     daemon.wait_for(&format!("/v1/campaigns/{campaign}"), PATIENCE, |c| {
         count(c, "sent") == recipients
     })
-}
-
-fn timestamp(value: &Value) -> DateTime<Utc> {
-    value
-        .as_str()
-        .and_then(|text| text.parse().ok())
-        .unwrap_or_else(|| panic!("not a timestamp: {value}"))
 }
 
 // ---------------------------------------------------------------------------------------------

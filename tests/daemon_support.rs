@@ -646,13 +646,15 @@ impl std::fmt::Display for Config {
 // ---------------------------------------------------------------------------------------------
 // Workflows and lists the tests share
 
-/// A one-message campaign from `sender`, sending one message every `1 / per_second` seconds.
-pub fn paced_notice(id: &str, sender: &str, per_second: f64) -> String {
+/// The head every test campaign shares: the mock provider, `sender`, acknowledged consent,
+/// `per_second`, quiet hours lifted (with the reason the validator asks for, so the tests
+/// send at any hour) and a required `name` field; `extra` lines (`tags: [...]`) follow `name`.
+pub fn campaign_head(id: &str, name: &str, extra: &str, sender: &str, per_second: f64) -> String {
     format!(
         r#"kind: campaign
 id: {id}
-name: Paced notice {id}
-provider: mock
+name: {name}
+{extra}provider: mock
 sender: "{sender}"
 consent:
   acknowledged: true
@@ -665,12 +667,20 @@ quiet_hours:
   reason: end-to-end tests run at any hour
 fields:
   name: {{ required: true }}
-steps:
+"#
+    )
+}
+
+/// A one-message campaign from `sender`, sending one message every `1 / per_second` seconds.
+pub fn paced_notice(id: &str, sender: &str, per_second: f64) -> String {
+    campaign_head(id, &format!("Paced notice {id}"), "", sender, per_second)
+        + &format!(
+            r#"steps:
   - send:
       id: notice
       text: "Hi {{name}}, your order from {id} has shipped."
 "#
-    )
+        )
 }
 
 /// A CSV of `count` valid recipients, `+1416555<first + i>`.
@@ -684,6 +694,15 @@ pub fn recipients_csv(first: u32, count: u32) -> String {
 
 // ---------------------------------------------------------------------------------------------
 // Checks on answers
+
+/// A JSON string as an instant; panics on anything else.
+#[track_caller]
+pub fn timestamp(value: &Value) -> chrono::DateTime<chrono::Utc> {
+    value
+        .as_str()
+        .and_then(|text| text.parse().ok())
+        .unwrap_or_else(|| panic!("not a timestamp: {value}"))
+}
 
 /// A header, as [`Daemon::raw`] takes them.
 pub fn header(name: &str, value: &str) -> (String, String) {

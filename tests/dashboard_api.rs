@@ -9,9 +9,10 @@ mod daemon_support;
 
 use std::time::Duration;
 
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::{TimeDelta, Utc};
 use daemon_support::{
     Config, Daemon, Site, count, error_code, expect_status, get_json, paced_notice, recipients_csv,
+    timestamp,
 };
 use serde_json::{Value, json};
 
@@ -73,13 +74,6 @@ fn listed(daemon: &Daemon, query: &str) -> Vec<u64> {
         .iter()
         .map(id)
         .collect()
-}
-
-fn timestamp(value: &Value) -> DateTime<Utc> {
-    value
-        .as_str()
-        .and_then(|text| text.parse().ok())
-        .unwrap_or_else(|| panic!("not a timestamp: {value}"))
 }
 
 #[test]

@@ -466,7 +466,8 @@ mod tests {
     use crate::records::{Outbound, Reason, RecipientRecord, RunState};
     use crate::store::Changes;
 
-    fn message(step_id: &str, attempt: u32, status: MessageStatus) -> MessageRecord {
+    /// A message of campaign 1, recipient 0 (also the activity tests' fixture).
+    pub(super) fn message(step_id: &str, attempt: u32, status: MessageStatus) -> MessageRecord {
         let accepted = matches!(status, MessageStatus::Sent | MessageStatus::Delivered);
         MessageRecord {
             outbound: Outbound {

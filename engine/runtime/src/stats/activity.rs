@@ -427,36 +427,14 @@ mod tests {
 
     #[test]
     fn the_store_reads_the_whole_edge_buckets_of_a_range() {
-        use crate::records::Outbound;
         use crate::store::Changes;
         let store = Store::temporary().expect("store");
         let at = |h, m| Utc.with_ymd_and_hms(2026, 12, 7, h, m, 0).single();
         let mut changes = Changes::new();
         for (seq, minute) in [(0, 6), (1, 9), (2, 11)] {
-            let message = MessageRecord {
-                outbound: Outbound {
-                    campaign: 1,
-                    recipient: seq,
-                    pc: 0,
-                    attempt: 0,
-                    try_number: 1,
-                    step_id: "welcome".into(),
-                    variant: "main".into(),
-                    provider: "mock".into(),
-                    from: "+14165550100".into(),
-                    to: "+14165550001".into(),
-                    body: "hi".into(),
-                    media: Vec::new(),
-                    segments: 1,
-                    conversation: None,
-                },
-                status: MessageStatus::Sent,
-                provider_id: Some(format!("SM{seq}")),
-                error: None,
-                created_at: DateTime::<Utc>::UNIX_EPOCH,
-                answered_at: at(15, minute),
-                status_at: None,
-            };
+            let mut message = super::super::tests::message("welcome", 0, MessageStatus::Sent);
+            message.outbound.recipient = seq;
+            message.answered_at = at(15, minute);
             changes.record_result(&message, None);
         }
         store.commit(changes).expect("commit");
