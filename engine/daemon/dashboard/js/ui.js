@@ -118,13 +118,22 @@ export function field(label, input, hint = null) {
     hint ? h("span", { class: "muted small" }, hint) : null);
 }
 
-/** Marks a field invalid with a message under it. */
+/**
+ * Marks a field invalid with a message under it (replacing an earlier one); the mark goes
+ * as soon as the user changes the field. Returns the message element.
+ */
 export function fieldError(input, message) {
-  input.setAttribute("aria-invalid", "true");
   const holder = input.closest(".field") || input.parentElement;
-  const note = h("div", { class: "error", role: "alert" }, message);
-  input.setAttribute("aria-describedby", note.id = `${input.id || "x"}-error`);
+  holder.querySelectorAll(".error").forEach((old) => old.remove());
+  input.setAttribute("aria-invalid", "true");
+  const note = h("div", { class: "error", role: "alert", id: `${input.id || "x"}-error` }, message);
+  input.setAttribute("aria-describedby", note.id);
   holder.append(note);
+  input.addEventListener("input", () => {
+    input.removeAttribute("aria-invalid");
+    note.remove();
+  }, { once: true });
+  return note;
 }
 
 /** Removes the inline errors of a form. */

@@ -10,7 +10,8 @@ import { lineChart } from "../chart.js";
 import { navigate, setQuery } from "../nav.js";
 import * as format from "../format.js";
 import {
-  FormError, badge, confirmAction, dialog, download, field, h, replace, throttle, toast,
+  FormError, badge, clearErrors, confirmAction, dialog, download, field, fieldError, h, replace, throttle,
+  toast,
 } from "../ui.js";
 
 /** The engine's recipient statuses (`RecipientStatus::ALL`). */
@@ -318,9 +319,9 @@ function listsPane(id, changed) {
   });
 
   async function upload(file) {
-    options.querySelectorAll(".error").forEach((e) => e.remove());
+    clearErrors(options);
     if (!/^[A-Za-z]{2}$/.test(region.value.trim())) {
-      fieldErrorIn(region, "Two letters, like US or GB.");
+      fieldError(region, "Two letters, like US or GB.");
       return;
     }
     if (campaign && campaign.state === "archived") {
@@ -337,7 +338,7 @@ function listsPane(id, changed) {
       replace(status, summary(list, file.name));
       changed();
     } catch (problem) {
-      if (/timezone/i.test(problem.message)) fieldErrorIn(timezone, problem.message);
+      if (/timezone/i.test(problem.message)) fieldError(timezone, problem.message);
       replace(status, h("div", { class: "form-error", role: "alert", dataset: { testid: "upload-error" } },
         `${file.name}: ${problem.message}`));
     }
@@ -394,17 +395,6 @@ function listsPane(id, changed) {
   }
 
   return { element, load };
-}
-
-function fieldErrorIn(input, message) {
-  input.setAttribute("aria-invalid", "true");
-  const holder = input.closest(".field");
-  holder.querySelectorAll(".error").forEach((e) => e.remove());
-  holder.append(h("div", { class: "error", role: "alert" }, message));
-  input.addEventListener("input", () => {
-    input.removeAttribute("aria-invalid");
-    holder.querySelectorAll(".error").forEach((e) => e.remove());
-  }, { once: true });
 }
 
 /** Recipients by status, paged by cursor, each with its message timeline. */
@@ -492,10 +482,10 @@ function previewPane(id) {
     form, output);
 
   run.addEventListener("click", async () => {
-    form.querySelectorAll(".error").forEach((e) => e.remove());
+    clearErrors(form);
     const n = Number(limit.value);
     if (!Number.isInteger(n) || n < 1 || n > 200) {
-      fieldErrorIn(limit, "A whole number from 1 to 200.");
+      fieldError(limit, "A whole number from 1 to 200.");
       return;
     }
     run.disabled = true;

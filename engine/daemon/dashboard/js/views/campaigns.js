@@ -8,7 +8,7 @@ import { navigate } from "../nav.js";
 import * as format from "../format.js";
 import { FormError, badge, dialog, field, h, replace, throttle, toast } from "../ui.js";
 
-export const STATES = ["draft", "scheduled", "sending", "paused", "retrying", "completed", "stopped", "archived"];
+const STATES = ["draft", "scheduled", "sending", "paused", "retrying", "completed", "stopped", "archived"];
 
 const COLUMNS = [
   { key: "name", label: "Name" },
@@ -146,7 +146,7 @@ export function render(main, _params, query) {
 }
 
 /** The "New campaign" dialog: name, workflow (a loaded campaign workflow), tags. */
-export async function create() {
+async function create() {
   let workflows = [];
   try {
     workflows = (await api("GET", "/workflows"))

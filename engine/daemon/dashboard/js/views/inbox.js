@@ -276,7 +276,6 @@ function conversationPane(id) {
   text.addEventListener("input", () => {
     drafts.set(id, text.value);
     count();
-    if (reply.querySelector(".field .error")) clearReplyErrors();
   });
   text.addEventListener("keydown", (event) => {
     if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) {
@@ -287,7 +286,7 @@ function conversationPane(id) {
   reply.addEventListener("submit", async (event) => {
     event.preventDefault();
     if (sending) return;
-    clearReplyErrors();
+    clearErrors(reply);
     const body = text.value.trim();
     if (!body) return replyError("Write a reply first.");
     sending = true;
@@ -331,16 +330,9 @@ function conversationPane(id) {
     }
   });
 
-  function clearReplyErrors() {
-    clearErrors(reply);
-  }
-
   /** The reply box's inline error (empty text, or the server's refusal). */
   function replyError(message) {
-    clearReplyErrors();
-    fieldError(text, message);
-    const note = reply.querySelector(".field .error");
-    if (note) note.dataset.testid = "reply-error";
+    fieldError(text, message).dataset.testid = "reply-error";
     text.focus();
   }
 
@@ -458,7 +450,7 @@ function conversationPane(id) {
     text.value = value;
     drafts.set(id, value);
     count();
-    clearReplyErrors();
+    clearErrors(reply);
     text.focus();
   }
 
