@@ -28,7 +28,7 @@ use super::store::{Wake, WakeKind};
 use crate::engine::{Runtime, RuntimeError};
 use crate::events::Pending;
 use crate::records::{CampaignId, RecipientSeq};
-use crate::store::{Changes, same_timer};
+use crate::store::Changes;
 
 /// A message from a contact, as a provider's webhook told it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -59,7 +59,7 @@ pub struct InboundReport {
 }
 
 /// What a flow sees of a conversation, owned, so a [`Message`] can borrow it.
-struct FlowInput {
+pub(super) struct FlowInput {
     contact: Map<String, Value>,
     tags: Vec<String>,
     campaign_workflow: Option<String>,
@@ -69,7 +69,7 @@ struct FlowInput {
 }
 
 impl FlowInput {
-    fn message<'a>(&'a self, text: &'a str, now: DateTime<Utc>) -> Message<'a> {
+    pub(super) fn message<'a>(&'a self, text: &'a str, now: DateTime<Utc>) -> Message<'a> {
         Message {
             text,
             now,
@@ -288,16 +288,7 @@ impl Runtime {
             )?;
             return Ok(());
         }
-        let record = ConsentRecord {
-            phone: turn.conversation.contact.clone(),
-            opted_out: true,
-            at: turn.now,
-            how: ConsentSource::Keyword,
-            who: turn.conversation.contact.clone(),
-            detail: word.to_string(),
-        };
-        turn.changes
-            .record_consent(&record, self.store.generate_id()?);
+        self.record_keyword_consent(turn, word, true)?;
         self.credit_campaign_opt_out(turn)?;
         turn.what = "opted_out";
         self.note_event(
@@ -341,10 +332,17 @@ impl Runtime {
         Ok(())
     }
 
-    fn opt_in_by_keyword(&mut self, turn: &mut Turn, word: &str) -> Result<(), RuntimeError> {
+    /// Logs the contact's keyword in the consent log, suppressing the number or taking it
+    /// off the list.
+    fn record_keyword_consent(
+        &self,
+        turn: &mut Turn,
+        word: &str,
+        opted_out: bool,
+    ) -> Result<(), RuntimeError> {
         let record = ConsentRecord {
             phone: turn.conversation.contact.clone(),
-            opted_out: false,
+            opted_out,
             at: turn.now,
             how: ConsentSource::Keyword,
             who: turn.conversation.contact.clone(),
@@ -352,6 +350,11 @@ impl Runtime {
         };
         turn.changes
             .record_consent(&record, self.store.generate_id()?);
+        Ok(())
+    }
+
+    fn opt_in_by_keyword(&mut self, turn: &mut Turn, word: &str) -> Result<(), RuntimeError> {
+        self.record_keyword_consent(turn, word, false)?;
         turn.what = "opted_in";
         self.note_event(turn, &format!("opted back in by texting {word}"))?;
         let confirmation = self.config.compliance.opt_in_confirmation.clone();
@@ -422,7 +425,10 @@ impl Runtime {
     }
 
     /// What flows see of a conversation.
-    fn flow_input(&self, conversation: &ConversationRecord) -> Result<FlowInput, RuntimeError> {
+    pub(super) fn flow_input(
+        &self,
+        conversation: &ConversationRecord,
+    ) -> Result<FlowInput, RuntimeError> {
         Ok(FlowInput {
             contact: self.contact_fields(conversation)?,
             tags: conversation.tags.clone(),
@@ -549,13 +555,13 @@ impl Runtime {
                     }
                 }
                 Action::Reply { text, media } => {
-                    let author = super::records::Author::Flow {
+                    let author = Author::Flow {
                         workflow: flow.to_string(),
                     };
                     self.queue_outbound(turn, author, text, media)?;
                 }
                 Action::Ask { question } => {
-                    let author = super::records::Author::Question {
+                    let author = Author::Question {
                         workflow: flow.to_string(),
                     };
                     self.queue_outbound(turn, author, question, Vec::new())?;
@@ -609,76 +615,5 @@ impl Runtime {
             self.note_event(turn, why)?;
         }
         Ok(())
-    }
-
-    /// The conversation wake-ups due now: escalations and question timeouts (sends are
-    /// [`Runtime::send_conversation_messages`]'s).
-    pub(crate) fn conversation_wake(&mut self, wake: &Wake) -> Result<(), RuntimeError> {
-        let Some(conversation) = self.store.conversation(wake.conversation)? else {
-            let mut changes = Changes::new();
-            changes.remove_wake(wake);
-            self.store.commit(changes)?;
-            return Ok(());
-        };
-        let mut turn = self.turn(conversation, self.clock.now());
-        turn.changes.remove_wake(wake);
-        match wake.kind {
-            WakeKind::Escalate => self.escalate(&mut turn, wake)?,
-            WakeKind::AskTimeout => self.expire_question(&mut turn, wake)?,
-            WakeKind::Send => {}
-        }
-        self.finish_turn(turn).map(drop)
-    }
-
-    fn escalate(&mut self, turn: &mut Turn, wake: &Wake) -> Result<(), RuntimeError> {
-        let Some(escalation) = turn.conversation.escalation.clone() else {
-            return Ok(());
-        };
-        if !same_timer(Some(escalation.at), wake.at) {
-            return Ok(()); // a later routing replaced it
-        }
-        turn.conversation.escalation = None;
-        let answered = turn
-            .conversation
-            .last_agent_reply_at
-            .is_some_and(|at| at >= escalation.since);
-        if answered || turn.conversation.state == ConversationState::Closed {
-            return Ok(());
-        }
-        let from = turn.conversation.queue.clone().unwrap_or_default();
-        turn.conversation.queue = Some(escalation.to.clone());
-        turn.what = "escalated";
-        self.note_event(
-            turn,
-            &format!(
-                "escalated from {from} to {}: no agent replied in time",
-                escalation.to
-            ),
-        )
-    }
-
-    fn expire_question(&mut self, turn: &mut Turn, wake: &Wake) -> Result<(), RuntimeError> {
-        let Some(pending) = turn.conversation.pending_ask.clone() else {
-            return Ok(());
-        };
-        // Compared as timer keys: the wake-up read back from its key has lost the finer part.
-        if !same_timer(pending.expires_at, wake.at) {
-            return Ok(()); // answered, or asked again since
-        }
-        turn.conversation.pending_ask = None;
-        let input = self.flow_input(&turn.conversation)?;
-        let message = input.message("", turn.now);
-        let outcome = self.flows.expire(&pending, &message);
-        self.note_event(
-            turn,
-            &format!("no answer to the question of {} in time", pending.workflow),
-        )?;
-        match outcome {
-            Ok(outcome) => self.apply_outcome(turn, &pending.workflow, outcome),
-            Err(error) => self.note_event(
-                turn,
-                &format!("the flow {} could not go on: {error}", pending.workflow),
-            ),
-        }
     }
 }

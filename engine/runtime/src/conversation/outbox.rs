@@ -17,7 +17,8 @@ use switchboard_model::window::TimeRange;
 
 use super::inbound::Turn;
 use super::records::{
-    Author, ConsentRecord, ConsentSource, EntryKind, OutboundMessage, OutboundStatus, TimelineEntry,
+    Author, ConsentRecord, ConsentSource, ConversationRecord, ConversationState, EntryKind,
+    OutboundMessage, OutboundStatus, TimelineEntry,
 };
 use super::store::{Wake, WakeKind, timeline_key};
 use crate::delivery::DeliveryUpdate;
@@ -25,7 +26,7 @@ use crate::engine::{Runtime, RuntimeError, account_key};
 use crate::provider::SendOutcome;
 use crate::records::Outbound;
 use crate::send_window::{NextOpen, SendPolicy};
-use crate::store::Changes;
+use crate::store::{Changes, same_timer};
 
 /// Provider calls for one conversation message before it is failed.
 const MAX_TRIES: u32 = 3;
@@ -97,7 +98,7 @@ impl Runtime {
     /// hours (the daemon's quiet hours, in their timezone) open.
     pub(crate) fn conversation_open_at(
         &self,
-        conversation: &super::records::ConversationRecord,
+        conversation: &ConversationRecord,
         now: DateTime<Utc>,
     ) -> DateTime<Utc> {
         held_until(
@@ -220,14 +221,7 @@ impl Runtime {
             | SendOutcome::Permanent { code, message: why } => {
                 message.status = OutboundStatus::Failed;
                 message.error = Some(format!("{code}: {why}"));
-                if self
-                    .config
-                    .compliance
-                    .provider_opt_out_codes
-                    .contains(&code)
-                {
-                    self.provider_opt_out(&conversation.contact, &code, now, &mut done)?;
-                }
+                self.provider_opt_out(&conversation.contact, &code, now, &mut done)?;
             }
         }
         self.save_outbound(&conversation, entry, message, done, now)
@@ -237,7 +231,7 @@ impl Runtime {
     /// and announces its status when it changed.
     fn save_outbound(
         &self,
-        conversation: &super::records::ConversationRecord,
+        conversation: &ConversationRecord,
         mut entry: TimelineEntry,
         message: OutboundMessage,
         mut changes: Changes,
@@ -263,16 +257,18 @@ impl Runtime {
         Ok(())
     }
 
-    /// The provider said the number opted out (an error code): it is suppressed like a STOP,
-    /// without a confirmation (the carrier has answered the contact).
-    pub(crate) fn provider_opt_out(
+    /// A send to `phone` failed for good with `code`: when the code is one of the configured
+    /// provider opt-out codes, the number is suppressed like a STOP, without a confirmation
+    /// (the carrier has answered the contact).
+    fn provider_opt_out(
         &self,
         phone: &str,
         code: &str,
         now: DateTime<Utc>,
         changes: &mut Changes,
     ) -> Result<(), RuntimeError> {
-        if self.store.is_suppressed(phone)? {
+        let codes = &self.config.compliance.provider_opt_out_codes;
+        if !codes.iter().any(|c| c == code) || self.store.is_suppressed(phone)? {
             return Ok(());
         }
         let record = ConsentRecord {
@@ -285,6 +281,76 @@ impl Runtime {
         };
         changes.record_consent(&record, self.store.generate_id()?);
         Ok(())
+    }
+
+    /// The conversation wake-ups due now other than sends: escalations and question timeouts.
+    fn conversation_wake(&mut self, wake: &Wake) -> Result<(), RuntimeError> {
+        let Some(conversation) = self.store.conversation(wake.conversation)? else {
+            let mut changes = Changes::new();
+            changes.remove_wake(wake);
+            self.store.commit(changes)?;
+            return Ok(());
+        };
+        let mut turn = self.turn(conversation, self.clock.now());
+        turn.changes.remove_wake(wake);
+        match wake.kind {
+            WakeKind::Escalate => self.escalate(&mut turn, wake)?,
+            WakeKind::AskTimeout => self.expire_question(&mut turn, wake)?,
+            WakeKind::Send => {}
+        }
+        self.finish_turn(turn).map(drop)
+    }
+
+    fn escalate(&mut self, turn: &mut Turn, wake: &Wake) -> Result<(), RuntimeError> {
+        let Some(escalation) = turn.conversation.escalation.clone() else {
+            return Ok(());
+        };
+        if !same_timer(Some(escalation.at), wake.at) {
+            return Ok(()); // a later routing replaced it
+        }
+        turn.conversation.escalation = None;
+        let answered = turn
+            .conversation
+            .last_agent_reply_at
+            .is_some_and(|at| at >= escalation.since);
+        if answered || turn.conversation.state == ConversationState::Closed {
+            return Ok(());
+        }
+        let from = turn.conversation.queue.clone().unwrap_or_default();
+        turn.conversation.queue = Some(escalation.to.clone());
+        turn.what = "escalated";
+        self.note_event(
+            turn,
+            &format!(
+                "escalated from {from} to {}: no agent replied in time",
+                escalation.to
+            ),
+        )
+    }
+
+    fn expire_question(&mut self, turn: &mut Turn, wake: &Wake) -> Result<(), RuntimeError> {
+        let Some(pending) = turn.conversation.pending_ask.clone() else {
+            return Ok(());
+        };
+        // Compared as timer keys: the wake-up read back from its key has lost the finer part.
+        if !same_timer(pending.expires_at, wake.at) {
+            return Ok(()); // answered, or asked again since
+        }
+        turn.conversation.pending_ask = None;
+        let input = self.flow_input(&turn.conversation)?;
+        let message = input.message("", turn.now);
+        let outcome = self.flows.expire(&pending, &message);
+        self.note_event(
+            turn,
+            &format!("no answer to the question of {} in time", pending.workflow),
+        )?;
+        match outcome {
+            Ok(outcome) => self.apply_outcome(turn, &pending.workflow, outcome),
+            Err(error) => self.note_event(
+                turn,
+                &format!("the flow {} could not go on: {error}", pending.workflow),
+            ),
+        }
     }
 
     /// A campaign message's answer joins the timeline of its conversation (accepted and
@@ -301,9 +367,7 @@ impl Runtime {
         match outcome {
             SendOutcome::Accepted { .. } => {}
             SendOutcome::Permanent { code, .. } => {
-                if self.config.compliance.provider_opt_out_codes.contains(code) {
-                    self.provider_opt_out(&outbound.to, code, now, changes)?;
-                }
+                self.provider_opt_out(&outbound.to, code, now, changes)?;
             }
             SendOutcome::Transient { .. } | SendOutcome::Throttled { .. } => return Ok(()),
         }
