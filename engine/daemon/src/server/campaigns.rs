@@ -166,24 +166,23 @@ fn progress(counts: &BTreeMap<RecipientStatus, u64>) -> f64 {
     done as f64 / total as f64
 }
 
-fn check_owner(owner: &str) -> ApiResult<&str> {
-    let owner = owner.trim();
-    if owner.is_empty() || owner.chars().count() > MAX_OWNER {
+/// `value` trimmed, or a 400 unless that is 1 to `max` characters.
+fn check_length<'a>(field: &str, value: &'a str, max: usize) -> ApiResult<&'a str> {
+    let value = value.trim();
+    if value.is_empty() || value.chars().count() > max {
         return Err(ApiError::bad_request(format!(
-            "owner must be 1 to {MAX_OWNER} characters"
+            "{field} must be 1 to {max} characters"
         )));
     }
-    Ok(owner)
+    Ok(value)
+}
+
+fn check_owner(owner: &str) -> ApiResult<&str> {
+    check_length("owner", owner, MAX_OWNER)
 }
 
 fn check_name(name: &str) -> ApiResult<&str> {
-    let name = name.trim();
-    if name.is_empty() || name.chars().count() > MAX_NAME {
-        return Err(ApiError::bad_request(format!(
-            "name must be 1 to {MAX_NAME} characters"
-        )));
-    }
-    Ok(name)
+    check_length("name", name, MAX_NAME)
 }
 
 /// `POST /v1/campaigns`: a draft campaign from a workflow.

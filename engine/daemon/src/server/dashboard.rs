@@ -10,6 +10,8 @@
 //!
 //! Anything else that reaches the router's fallback is the API's JSON 404.
 
+use std::sync::LazyLock;
+
 use axum::extract::Request;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -63,8 +65,22 @@ const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; st
      img-src 'self' data:; connect-src 'self'; font-src 'self'; base-uri 'none'; \
      form-action 'none'; frame-ancestors 'none'";
 
-fn find(path: &str) -> Option<&'static Asset> {
-    ASSETS.iter().find(|asset| asset.path == path)
+/// Each asset's ETag (the hash of its bytes), in [`ASSETS`] order: the bytes are fixed at
+/// build time, so each is hashed once rather than on every request.
+static ETAGS: LazyLock<Vec<String>> = LazyLock::new(|| {
+    ASSETS
+        .iter()
+        .map(|asset| format!("\"{:016x}\"", fnv1a_64(asset.body)))
+        .collect()
+});
+
+/// The asset at `path` under `dashboard/`, with its ETag.
+fn find(path: &str) -> Option<(&'static Asset, &'static str)> {
+    ASSETS
+        .iter()
+        .zip(ETAGS.iter())
+        .find(|(asset, _)| asset.path == path)
+        .map(|(asset, etag)| (asset, etag.as_str()))
 }
 
 /// The router's fallback: the dashboard's page and assets for `GET`/`HEAD`, else the API's 404.
@@ -79,7 +95,7 @@ pub async fn serve(request: Request) -> Response {
         _ => path.strip_prefix("/ui/").and_then(find),
     };
     match asset {
-        Some(asset) => answer(asset, request.headers()),
+        Some((asset, etag)) => answer(asset, etag, request.headers()),
         None => not_found(),
     }
 }
@@ -90,8 +106,7 @@ fn not_found() -> Response {
 }
 
 /// The asset, or 304 when the browser's copy is current.
-fn answer(asset: &Asset, request: &HeaderMap) -> Response {
-    let etag = format!("\"{:016x}\"", fnv1a_64(asset.body));
+fn answer(asset: &Asset, etag: &str, request: &HeaderMap) -> Response {
     let current = request
         .get(header::IF_NONE_MATCH)
         .and_then(|value| value.to_str().ok())
@@ -102,7 +117,7 @@ fn answer(asset: &Asset, request: &HeaderMap) -> Response {
         ([(header::CONTENT_TYPE, asset.content_type)], asset.body).into_response()
     };
     let headers = response.headers_mut();
-    if let Ok(value) = HeaderValue::from_str(&etag) {
+    if let Ok(value) = HeaderValue::from_str(etag) {
         headers.insert(header::ETAG, value);
     }
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));

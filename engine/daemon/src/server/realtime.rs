@@ -42,6 +42,12 @@ const SWEEP_EVERY: u64 = 4_096;
 /// Workflow texts whose senders are kept (a campaign pins one text; few differ).
 const MAX_SOURCES: usize = 1_024;
 
+/// `mutex`'s data, whatever panicked while holding it: every map here stays consistent
+/// between two operations on it.
+fn locked<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
 /// Counts per time bucket over the last `N` buckets of `width` seconds. A bucket remembers
 /// which period it holds, so a stale one reads as empty without being cleared.
 #[derive(Debug, Clone)]
@@ -173,8 +179,7 @@ impl RateTracker {
     }
 
     fn lock(&self) -> MutexGuard<'_, Counts> {
-        // The counts stay consistent whatever panicked while holding them.
-        self.counts.lock().unwrap_or_else(PoisonError::into_inner)
+        locked(&self.counts)
     }
 
     fn note_record(&self, counts: &mut Counts, now: i64) {
@@ -316,20 +321,12 @@ impl SenderBook {
     /// text is not a valid campaign workflow).
     pub fn of_source(&self, source: &str) -> Arc<[String]> {
         let key = fnv1a_64(source.as_bytes());
-        let cached = self
-            .by_source
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get(&key)
-            .cloned();
+        let cached = locked(&self.by_source).get(&key).cloned();
         if let Some(senders) = cached {
             return senders;
         }
         let senders: Arc<[String]> = senders_of(source).into();
-        let mut by_source = self
-            .by_source
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
+        let mut by_source = locked(&self.by_source);
         if by_source.len() >= MAX_SOURCES {
             by_source.clear();
         }
@@ -339,12 +336,7 @@ impl SenderBook {
 
     /// The numbers campaign `id` sends from (none if it is gone).
     pub fn of_campaign(&self, id: CampaignId) -> Arc<[String]> {
-        let cached = self
-            .by_campaign
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get(&id)
-            .cloned();
+        let cached = locked(&self.by_campaign).get(&id).cloned();
         if let Some(senders) = cached {
             return senders;
         }
@@ -352,19 +344,13 @@ impl SenderBook {
             Ok(Some(record)) => self.of_source(&record.workflow_source),
             _ => return Arc::from(Vec::new()),
         };
-        self.by_campaign
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .insert(id, senders.clone());
+        locked(&self.by_campaign).insert(id, senders.clone());
         senders
     }
 
     /// Forgets what campaign `id` sends from (it changed state).
     pub fn forget(&self, id: CampaignId) {
-        self.by_campaign
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .remove(&id);
+        locked(&self.by_campaign).remove(&id);
     }
 }
 

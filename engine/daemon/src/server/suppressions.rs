@@ -42,21 +42,20 @@ pub async fn export(
         "json" => Ok(Json(SuppressionList { suppressions: list }).into_response()),
         "csv" => {
             let mut writer = csv::Writer::from_writer(Vec::new());
-            let header = ["phone", "at", "how", "who", "detail"];
-            let mut rows = vec![header.map(String::from).to_vec()];
-            for record in list {
-                rows.push(vec![
-                    record.phone,
-                    record.at.to_rfc3339(),
-                    how_name(record.how).to_string(),
-                    record.who,
-                    record.detail,
-                ]);
-            }
-            for row in rows {
+            let csv_error = |e: csv::Error| ApiError::internal("writing the CSV", e);
+            writer
+                .write_record(["phone", "at", "how", "who", "detail"])
+                .map_err(csv_error)?;
+            for record in &list {
                 writer
-                    .write_record(&row)
-                    .map_err(|e| ApiError::internal("writing the CSV", e))?;
+                    .write_record([
+                        record.phone.as_str(),
+                        &record.at.to_rfc3339(),
+                        how_name(record.how),
+                        &record.who,
+                        &record.detail,
+                    ])
+                    .map_err(csv_error)?;
             }
             let bytes = writer
                 .into_inner()

@@ -40,16 +40,17 @@ pub struct WorkflowDetail {
 /// The largest invalid file whose text [`get`] returns.
 const MAX_FILE_SOURCE: u64 = 1024 * 1024;
 
-/// The text of an invalid workflow's file, if readable and not too large.
-fn file_source(status: &WorkflowStatus) -> Option<String> {
-    if status.status != Status::Invalid {
-        return None;
-    }
-    let size = std::fs::metadata(&status.file).ok()?.len();
-    if size > MAX_FILE_SOURCE {
-        return None;
-    }
-    std::fs::read_to_string(&status.file).ok()
+/// The text of a workflow file, if readable and not too large (read once, at most one byte
+/// past the limit, so a file growing meanwhile cannot make it read more).
+fn file_source(file: &std::path::Path) -> Option<String> {
+    use std::io::Read;
+    let mut text = String::new();
+    std::fs::File::open(file)
+        .ok()?
+        .take(MAX_FILE_SOURCE + 1)
+        .read_to_string(&mut text)
+        .ok()?;
+    (text.len() as u64 <= MAX_FILE_SOURCE).then_some(text)
 }
 
 /// `GET /v1/workflows/{id}`.
@@ -65,13 +66,16 @@ pub async fn get(
         .registry
         .last_good(&id)
         .map(|version| version.source.to_string());
-    let file_source = tokio::task::spawn_blocking({
-        let status = status.clone();
-        move || file_source(&status)
-    })
-    .await
-    .ok()
-    .flatten();
+    // Only an invalid workflow's file is read (off the async threads).
+    let file_source = if status.status == Status::Invalid {
+        let file = status.file.clone();
+        tokio::task::spawn_blocking(move || file_source(&file))
+            .await
+            .ok()
+            .flatten()
+    } else {
+        None
+    };
     Ok(Json(WorkflowDetail {
         status,
         source,
