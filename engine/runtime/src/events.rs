@@ -44,6 +44,10 @@ pub enum RuntimeEvent {
         status: MessageStatus,
         /// The provider's id for it, once accepted.
         provider_id: Option<String>,
+        /// The number it is sent from (one of a pool's, for a pool).
+        from: String,
+        /// Why it failed, for a failed message.
+        error: Option<crate::records::Reason>,
         /// When.
         at: DateTime<Utc>,
     },
@@ -120,6 +124,8 @@ impl Pending {
             step_id: message.outbound.step_id.clone(),
             status: message.status,
             provider_id: message.provider_id.clone(),
+            from: message.outbound.from.clone(),
+            error: message.error.clone(),
             at,
         });
     }
@@ -226,6 +232,8 @@ mod tests {
             step_id: "welcome".into(),
             status: MessageStatus::Delivered,
             provider_id: Some("SM1".into()),
+            from: "+14165550100".into(),
+            error: None,
             at: DateTime::<Utc>::UNIX_EPOCH,
         };
         assert_eq!(

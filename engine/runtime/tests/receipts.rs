@@ -496,6 +496,8 @@ fn events_follow_their_commits() {
         step_id: "welcome".into(),
         status,
         provider_id: provider_id.cloned(),
+        from: "+14165550100".into(),
+        error: None,
         at,
     };
     let recipient = |status| RuntimeEvent::Recipient {

@@ -173,10 +173,7 @@ pub async fn start(config: &Config, options: RunOptions) -> anyhow::Result<Runni
     .context("cannot open the campaign runtime")?;
     let bus = EventBus::new();
     let metrics = Arc::new(Metrics::default());
-    let realtime = Arc::new(realtime::Realtime::new(
-        store.clone(),
-        options.clock.clone(),
-    ));
+    let realtime = Arc::new(realtime::Realtime::new(options.clock.clone()));
     runtime.set_flows(Arc::new(conversations::flow_set(&registry)));
     runtime.set_observer(Arc::new(BusObserver {
         bus: bus.clone(),

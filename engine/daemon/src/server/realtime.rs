@@ -5,10 +5,9 @@
 //! The figures come from the runtime's committed message events (`BusObserver` hands each
 //! one to [`Realtime::observe`] on the engine thread), counted by a [`RateTracker`] in
 //! per-second ring buckets. Time is the engine's [`Clock`], so a manual clock drives the
-//! tests. A message event names its campaign and recipient but not its sender number: the
-//! campaign's workflow names it ([`SenderBook`]); only a pool of several numbers needs the
-//! message record read back to tell which number sent it. The counts live in memory: a
-//! restarted daemon starts them from zero.
+//! tests. A message event carries its sender number and, failed, its error: nothing is read
+//! on the engine thread. The campaign's workflow lists its senders ([`SenderBook`]), so idle
+//! ones show at 0. The counts live in memory: a restarted daemon starts them from zero.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -23,8 +22,7 @@ use switchboard_model::hash::fnv1a_64;
 use switchboard_runtime::Clock;
 use switchboard_runtime::events::RuntimeEvent;
 use switchboard_runtime::lifecycle::CampaignState;
-use switchboard_runtime::records::{CampaignId, MessageRecord, MessageStatus, RecipientSeq};
-use switchboard_runtime::store::Store;
+use switchboard_runtime::records::{CampaignId, MessageStatus};
 
 use super::error::ApiResult;
 use super::state::Shared;
@@ -98,8 +96,7 @@ impl<const N: usize> Ring<N> {
 /// One sender's recent pace.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SenderRate {
-    /// The sender number (or, for a pool whose number could not be told, the pool's numbers
-    /// joined by commas).
+    /// The sender number.
     pub sender: String,
     /// Messages the provider accepted in the last 10 seconds, per second.
     pub last_10s_per_second: f64,
@@ -293,30 +290,15 @@ impl RateTracker {
     }
 }
 
-/// The sender numbers of campaign workflows, parsed once per workflow text.
-///
-/// Concurrency: read from request handlers and the engine thread; each map behind its own
-/// mutex, never both held.
-#[derive(Debug)]
+/// The sender numbers of campaign workflows, parsed once per workflow text (a campaign pins
+/// its text). Read from request handlers.
+#[derive(Debug, Default)]
 pub struct SenderBook {
-    store: Store,
-    /// By the FNV hash of the workflow text (a campaign pins its text).
+    /// By the FNV hash of the workflow text.
     by_source: Mutex<HashMap<u64, Arc<[String]>>>,
-    /// By campaign, for events; forgotten when the campaign changes state (a draft's
-    /// workflow may have been edited before it started).
-    by_campaign: Mutex<HashMap<CampaignId, Arc<[String]>>>,
 }
 
 impl SenderBook {
-    /// An empty book reading campaigns from `store`.
-    pub fn new(store: Store) -> Self {
-        Self {
-            store,
-            by_source: Mutex::new(HashMap::new()),
-            by_campaign: Mutex::new(HashMap::new()),
-        }
-    }
-
     /// The numbers a campaign workflow sends from, in the workflow's order (none when the
     /// text is not a valid campaign workflow).
     pub fn of_source(&self, source: &str) -> Arc<[String]> {
@@ -333,25 +315,6 @@ impl SenderBook {
         by_source.insert(key, senders.clone());
         senders
     }
-
-    /// The numbers campaign `id` sends from (none if it is gone).
-    pub fn of_campaign(&self, id: CampaignId) -> Arc<[String]> {
-        let cached = locked(&self.by_campaign).get(&id).cloned();
-        if let Some(senders) = cached {
-            return senders;
-        }
-        let senders = match self.store.campaign(id) {
-            Ok(Some(record)) => self.of_source(&record.workflow_source),
-            _ => return Arc::from(Vec::new()),
-        };
-        locked(&self.by_campaign).insert(id, senders.clone());
-        senders
-    }
-
-    /// Forgets what campaign `id` sends from (it changed state).
-    pub fn forget(&self, id: CampaignId) {
-        locked(&self.by_campaign).remove(&id);
-    }
 }
 
 /// The sender numbers of a campaign workflow's text.
@@ -365,81 +328,49 @@ fn senders_of(source: &str) -> Vec<String> {
     }
 }
 
-/// The live figures and what they need to attribute events.
+/// The live figures, and the campaigns' configured senders (idle ones are listed at 0).
 #[derive(Debug)]
 pub struct Realtime {
     /// The counts.
     pub tracker: RateTracker,
     /// Campaigns' sender numbers.
     pub senders: SenderBook,
-    /// For the message records of pools and failures.
-    store: Store,
 }
 
 impl Realtime {
-    /// Counts on `clock`; reads campaigns and messages from `store`.
-    pub fn new(store: Store, clock: Arc<dyn Clock>) -> Self {
+    /// Counts on `clock`.
+    pub fn new(clock: Arc<dyn Clock>) -> Self {
         Self {
             tracker: RateTracker::new(clock),
-            senders: SenderBook::new(store.clone()),
-            store,
+            senders: SenderBook::default(),
         }
     }
 
-    /// Counts one runtime event (called on the engine thread: cheap unless the campaign
-    /// sends from a pool or the message failed, when its record is read back).
+    /// Counts one runtime event (called on the engine thread: the event carries the sender
+    /// and the error, nothing is read).
     pub fn observe(&self, event: &RuntimeEvent) {
         match event {
-            RuntimeEvent::Campaign { campaign, .. } => self.senders.forget(*campaign),
             RuntimeEvent::Message {
                 campaign,
-                recipient,
-                step_id,
                 status: MessageStatus::Sent,
+                from,
                 ..
-            } => {
-                let senders = self.senders.of_campaign(*campaign);
-                let sender = match &*senders {
-                    [one] => one.clone(),
-                    pool => self
-                        .message(*campaign, *recipient, step_id)
-                        .map(|m| m.outbound.from)
-                        .unwrap_or_else(|| pool.join(",")),
-                };
-                self.tracker.record_sent(*campaign, &sender);
-            }
+            } => self.tracker.record_sent(*campaign, from),
             RuntimeEvent::Message {
                 campaign,
-                recipient,
-                step_id,
                 status: MessageStatus::Failed,
+                error,
                 ..
-            } => {
-                let error = self
-                    .message(*campaign, *recipient, step_id)
-                    .and_then(|m| m.error);
-                let (code, message) = match error {
-                    Some(reason) => (reason.code, reason.message),
-                    None => ("failed".to_string(), "the message failed".to_string()),
-                };
-                self.tracker.record_error(*campaign, &code, &message);
-            }
+            } => match error {
+                Some(reason) => self
+                    .tracker
+                    .record_error(*campaign, &reason.code, &reason.message),
+                None => self
+                    .tracker
+                    .record_error(*campaign, "failed", "the message failed"),
+            },
             _ => {}
         }
-    }
-
-    /// The recipient's latest message, if it is of step `step_id`.
-    fn message(
-        &self,
-        campaign: CampaignId,
-        recipient: RecipientSeq,
-        step_id: &str,
-    ) -> Option<MessageRecord> {
-        self.store
-            .latest_message(campaign, recipient)
-            .ok()
-            .flatten()
-            .filter(|m| m.outbound.step_id == step_id)
     }
 }
 
@@ -527,6 +458,7 @@ pub async fn snapshot(State(state): State<Shared>) -> ApiResult<Json<RealtimeVie
 mod tests {
     use chrono::TimeDelta;
     use switchboard_runtime::ManualClock;
+    use switchboard_runtime::records::Reason;
 
     use super::*;
 
@@ -609,6 +541,48 @@ mod tests {
     }
 
     #[test]
+    fn events_are_counted_under_their_sender_and_error_code() {
+        let clock = ManualClock::new(start());
+        let realtime = Realtime::new(Arc::new(clock.clone()));
+        let event = |status, from: &str, error: Option<Reason>| RuntimeEvent::Message {
+            campaign: 1,
+            recipient: 0,
+            step_id: "welcome".into(),
+            status,
+            provider_id: None,
+            from: from.into(),
+            error,
+            at: start(),
+        };
+        realtime.observe(&event(MessageStatus::Sent, "+14165550101", None));
+        realtime.observe(&event(MessageStatus::Sent, "+14165550101", None));
+        realtime.observe(&event(MessageStatus::Delivered, "+14165550101", None));
+        let unreachable = Reason {
+            code: "30003".into(),
+            message: "unreachable".into(),
+        };
+        realtime.observe(&event(
+            MessageStatus::Failed,
+            "+14165550102",
+            Some(unreachable),
+        ));
+        realtime.observe(&event(MessageStatus::Failed, "+14165550102", None));
+        let rates = realtime
+            .tracker
+            .sender_rates(1, &numbers(&["+14165550101", "+14165550102"]));
+        let minute: Vec<(&str, u64)> = rates
+            .iter()
+            .map(|r| (r.sender.as_str(), r.last_minute))
+            .collect();
+        assert_eq!(minute, [("+14165550101", 2), ("+14165550102", 0)]);
+        let (failed, recent) = realtime.tracker.errors(1);
+        assert_eq!(failed, 2);
+        let mut codes: Vec<&str> = recent.iter().map(|e| e.code.as_str()).collect();
+        codes.sort_unstable();
+        assert_eq!(codes, ["30003", "failed"]);
+    }
+
+    #[test]
     fn errors_count_per_minute_and_keep_the_last_codes() {
         let (tracker, clock) = tracker();
         tracker.record_error(1, "30003", "unreachable");
@@ -679,8 +653,7 @@ mod tests {
 
     #[test]
     fn the_book_reads_a_single_number_and_a_pool() {
-        let store = Store::temporary().expect("a temporary store");
-        let book = SenderBook::new(store);
+        let book = SenderBook::default();
         let head = "kind: campaign\nid: promo\nprovider: mock\n";
         let tail = "consent: { acknowledged: true }\nsteps:\n  - send: \"Hi\"\n";
         let single = format!("{head}sender: \"+14165550100\"\n{tail}");
@@ -688,6 +661,5 @@ mod tests {
         let pool = format!("{head}sender:\n  pool: [\"+14165550100\", \"+14165550101\"]\n{tail}");
         assert_eq!(&*book.of_source(&pool), ["+14165550100", "+14165550101"]);
         assert!(book.of_source("not: a workflow").is_empty());
-        assert!(book.of_campaign(99).is_empty());
     }
 }

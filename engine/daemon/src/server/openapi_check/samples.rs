@@ -440,6 +440,11 @@ pub fn samples() -> Vec<(&'static str, Value)> {
         step_id: "welcome".into(),
         status,
         provider_id: (status != MessageStatus::Sending).then(|| "SM1".into()),
+        from: "+14165550100".into(),
+        error: (status == MessageStatus::Failed).then(|| Reason {
+            code: "30003".into(),
+            message: "Unreachable destination handset".into(),
+        }),
         at: at(0),
     };
     let loaded = LoadedChange {
